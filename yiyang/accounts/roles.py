@@ -1,0 +1,75 @@
+"""Roles, what each may do, and what kind of scope each works in.
+
+Policy is code here because it is the platform's security model, reviewed like
+code; cities differ in settings (tiers, prices), not in who may reveal an ID.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITY_OFFICIAL = "city_official", _("city official")
+    COUNTY_OFFICIAL = "county_official", _("county official")
+    TOWNSHIP_OFFICIAL = "township_official", _("township official")
+    VILLAGE_OFFICIAL = "village_official", _("village official")
+    HOTLINE_AGENT = "hotline_agent", _("12349 hotline agent")
+    PROVIDER_DISPATCHER = "provider_dispatcher", _("provider dispatcher")
+    CAREGIVER = "caregiver", _("caregiver")
+    INSTITUTION_OPERATOR = "institution_operator", _("institution operator")
+    ASSESSOR = "assessor", _("assessor")
+    INSPECTOR = "inspector", _("inspector")
+    VOLUNTEER = "volunteer", _("volunteer")
+    ELDER = "elder", _("elder or family member")
+
+
+OFFICIALS = {Role.CITY_OFFICIAL, Role.COUNTY_OFFICIAL, Role.TOWNSHIP_OFFICIAL, Role.VILLAGE_OFFICIAL}
+AREA_ROLES = OFFICIALS | {Role.HOTLINE_AGENT, Role.ASSESSOR, Role.INSPECTOR}
+ORGANIZATION_ROLES = {Role.PROVIDER_DISPATCHER, Role.CAREGIVER, Role.INSTITUTION_OPERATOR, Role.VOLUNTEER}
+
+# The area level an official's scope must be at (length of the code).
+OFFICIAL_SCOPE_LENGTH = {
+    Role.CITY_OFFICIAL: 4,
+    Role.COUNTY_OFFICIAL: 6,
+    Role.TOWNSHIP_OFFICIAL: 9,
+    Role.VILLAGE_OFFICIAL: 12,
+}
+
+
+def scope_kind(role: str) -> str:
+    if role in AREA_ROLES:
+        return "area"
+    if role in ORGANIZATION_ROLES:
+        return "organization"
+    return "self"
+
+
+_REGISTRY_READ = {"people.view_elder", "areas.view_area", "organizations.view_organization"}
+_REGISTRY_WRITE = {"people.add_elder", "people.change_elder", "people.import_elders", "people.export_elders"}
+_OFFICIAL = (
+    _REGISTRY_READ
+    | _REGISTRY_WRITE
+    | {"people.reveal_personal_data", "core.view_auditentry", "accounts.manage_users", "accounts.view_user"}
+)
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | {"organizations.change_organization"}),
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | {"organizations.change_organization"}),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL),
+    Role.VILLAGE_OFFICIAL: frozenset(_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}),
+    Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
+    Role.ASSESSOR: frozenset(_REGISTRY_READ),
+    Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
+    Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"}),
+    Role.CAREGIVER: frozenset({"areas.view_area"}),
+    Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"}),
+    Role.VOLUNTEER: frozenset({"areas.view_area"}),
+    Role.ELDER: frozenset({"people.view_elder"}),
+}
+
+# Which roles an official may hand out: never one wider than their own.
+GRANTABLE = {
+    Role.CITY_OFFICIAL: set(Role) - {Role.CITY_OFFICIAL},
+    Role.COUNTY_OFFICIAL: set(Role) - {Role.CITY_OFFICIAL, Role.COUNTY_OFFICIAL},
+    Role.TOWNSHIP_OFFICIAL: {Role.VILLAGE_OFFICIAL, Role.CAREGIVER, Role.VOLUNTEER, Role.ELDER},
+}

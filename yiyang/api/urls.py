@@ -1,0 +1,25 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from yiyang.accounts.api import UserViewSet
+from yiyang.areas.api import AreaViewSet
+from yiyang.core.api import AuditEntryViewSet
+from yiyang.organizations.api import OrganizationViewSet
+from yiyang.people.api import ElderViewSet
+
+from .views import TokenLoginView
+
+router = DefaultRouter(trailing_slash=True)
+router.register("areas", AreaViewSet, basename="area")
+router.register("elders", ElderViewSet, basename="elder")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("users", UserViewSet, basename="user")
+router.register("audit", AuditEntryViewSet, basename="auditentry")
+
+urlpatterns = [
+    path("auth/token", TokenLoginView.as_view(), name="api-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every domain app uses: jurisdiction scoping, audit, personal data."""

@@ -1,0 +1,75 @@
+"""Encryption at rest and keyed blind indexes for personal data.
+
+Values are sealed with AES-256-GCM. Each ciphertext starts with a short key id so
+keys can be rotated: the first configured key encrypts, every configured key
+decrypts (``YIYANG_DATA_KEY=new,old``). Exact lookups (an ID number, a phone,
+the last four ID digits) go through an HMAC-SHA256 "blind index" under a key
+derived separately, so the database never holds a searchable plaintext.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.conf import settings
+
+
+class DecryptionError(Exception):
+    """Raised when no configured key can open a stored value."""
+
+
+def _derive(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"yiyang:{purpose}:{secret}".encode()).digest()
+
+
+@lru_cache(maxsize=8)
+def _keyring(keys: tuple[str, ...]) -> tuple[list[tuple[str, AESGCM]], bytes]:
+    ring = []
+    for secret in keys:
+        key_id = hashlib.sha256(_derive(secret, "id")).hexdigest()[:6]
+        ring.append((key_id, AESGCM(_derive(secret, "encrypt"))))
+    # The blind index key stays with the oldest key so rotation does not break lookups.
+    index_key = _derive(keys[-1], "index")
+    return ring, index_key
+
+
+def keyring():
+    if not settings.DATA_KEYS:
+        raise RuntimeError("YIYANG_DATA_KEY is not set")
+    return _keyring(tuple(settings.DATA_KEYS))
+
+
+def encrypt(plaintext: str) -> str:
+    """Seal one value; the result is ASCII text safe for a CharField."""
+    ring, _ = keyring()
+    key_id, aead = ring[0]
+    nonce = os.urandom(12)
+    sealed = aead.encrypt(nonce, plaintext.encode("utf-8"), key_id.encode())
+    return f"{key_id}:{base64.b64encode(nonce + sealed).decode()}"
+
+
+def decrypt(token: str) -> str:
+    ring, _ = keyring()
+    key_id, _sep, body = token.partition(":")
+    raw = base64.b64decode(body)
+    for candidate_id, aead in ring:
+        if candidate_id == key_id:
+            return aead.decrypt(raw[:12], raw[12:], key_id.encode()).decode("utf-8")
+    raise DecryptionError(f"no key with id {key_id}")
+
+
+def needs_rotation(token: str) -> bool:
+    ring, _ = keyring()
+    return not token.startswith(ring[0][0] + ":")
+
+
+def blind_index(value: str, purpose: str) -> str:
+    """Deterministic keyed digest for exact-match search (hex, 32 chars)."""
+    _, index_key = keyring()
+    digest = hmac.new(index_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+    return digest[:32]

@@ -1,0 +1,13 @@
+from django.db import connection
+from django.http import JsonResponse
+
+
+def healthz(request):
+    """200 when the app can reach its database; 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means unhealthy
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})

@@ -1,0 +1,1 @@
+"""Organisations that staff belong to: institutions, providers, centres, agencies, teams."""
