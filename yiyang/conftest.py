@@ -1,0 +1,115 @@
+"""Shared test personas: every test starts from the same small city.
+
+Two sibling counties (涪城区 510703 and 游仙区 510704) each with one township and
+two villages, officials at each level, an organisation with staff, a portal
+elder, and a few elders per village. Built fresh per test (fast: a few rows).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pytest
+
+from yiyang.accounts.models import User
+from yiyang.accounts.roles import Role
+from yiyang.areas.models import Area, Level
+from yiyang.organizations.models import Organization, OrganizationKind
+from yiyang.people import idnumber
+from yiyang.people.models import Elder, ElderAccess
+from yiyang.people.services import add_contact, add_hardship, register_elder
+
+PASSWORD = "test-pass-2026"
+TODAY = dt.date.today()
+
+
+def make_id_number(county: str, birth: dt.date, seq: int, sex: str = "M") -> str:
+    """A valid 18-digit ID number (odd sequence digit = male)."""
+    seq = seq * 2 + (1 if sex == "M" else 0)
+    first17 = f"{county}{birth:%Y%m%d}{seq:03d}"
+    return first17 + idnumber.check_char(first17)
+
+
+def birth_for_age(age: int, days_before: int = 10) -> dt.date:
+    return TODAY.replace(year=TODAY.year - age) - dt.timedelta(days=days_before) if not (
+        TODAY.month == 2 and TODAY.day == 29) else dt.date(TODAY.year - age, 2, 18)
+
+
+@dataclass
+class City:
+    areas: dict[str, Area] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    elders: dict[str, list[Elder]] = field(default_factory=dict)  # by county code
+    provider: Organization | None = None
+
+    def user(self, key: str) -> User:
+        return self.users[key]
+
+
+def _area(code, name, level, urban=None):
+    return Area.objects.update_or_create(
+        code=code, defaults=dict(name=name, level=level, parent_id=code[: {3: 4, 4: 6, 5: 9}.get(level, 2)] if level > 2 else code[:2],
+                                 is_urban=urban, latitude=31.45, longitude=104.72))[0]
+
+
+def _user(username, role, **kw):
+    user = User(username=username, role=role, full_name=username, **kw)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
+@pytest.fixture
+def city(db) -> City:
+    c = City()
+    for county, name in (("510703", "涪城区"), ("510704", "游仙区")):
+        c.areas[county] = Area.objects.get(code=county)
+        township = _area(county + "001", name + "一街道", Level.TOWNSHIP, True)
+        c.areas[township.code] = township
+        for v in ("001", "002"):
+            village = _area(township.code + v, f"{name}{v}社区", Level.VILLAGE, True)
+            c.areas[village.code] = village
+    c.users["city"] = _user("t-city", Role.CITY_OFFICIAL, scope_area_id="5107")
+    c.users["county_a"] = _user("t-county-a", Role.COUNTY_OFFICIAL, scope_area_id="510703")
+    c.users["county_b"] = _user("t-county-b", Role.COUNTY_OFFICIAL, scope_area_id="510704")
+    c.users["township_a"] = _user("t-township-a", Role.TOWNSHIP_OFFICIAL, scope_area_id="510703001")
+    c.users["village_a"] = _user("t-village-a", Role.VILLAGE_OFFICIAL, scope_area_id="510703001001")
+    c.users["agent"] = _user("t-agent", Role.HOTLINE_AGENT, scope_area_id="5107")
+    c.provider = Organization.objects.create(name="测试居家养老服务中心", kind=OrganizationKind.PROVIDER, area_id="510703001001")
+    c.users["dispatcher"] = _user("t-dispatcher", Role.PROVIDER_DISPATCHER, organization=c.provider)
+    system = c.users["city"]
+    for county in ("510703", "510704"):
+        c.elders[county] = []
+        for i, village in enumerate(("001", "002")):
+            for j in range(2):
+                n = i * 2 + j
+                elder = register_elder(acting_user=system, data={
+                    "name": f"{'甲' if county == '510703' else '乙'}老人{n}",
+                    "id_number": make_id_number(county, birth_for_age(62 + 10 * n), n, "M" if n % 2 else "F"),
+                    "area_code": f"{county}001{village}",
+                    "phone": f"1380000{county[-1]}{n:03d}",
+                    "address": f"测试路{n}号",
+                })
+                c.elders[county].append(elder)
+        add_hardship(c.elders[county][0], acting_user=system, category="tekun", start_date=TODAY - dt.timedelta(days=100),
+                     source="civil_affairs", evidence="测试")
+        add_contact(c.elders[county][0], acting_user=system, name="子女", relation="son", phone="13900000000", is_guardian=True)
+    c.users["elder"] = _user("t-elder", Role.ELDER)
+    ElderAccess.objects.create(user=c.users["elder"], elder=c.elders["510703"][0], relation="self")
+    return c
+
+
+@pytest.fixture
+def api_client_for():
+    """``api_client_for(user)`` → a DRF client authenticated with a token for ``user``."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    def make(user):
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return make
