@@ -28,6 +28,9 @@ DEBUG = env("YIYANG_DEBUG", "0") == "1"
 SECRET_KEY = env("YIYANG_SECRET_KEY", "yiyang-embedded-insecure-secret-key-change-me")
 # Personal-data key(s): the first encrypts, all decrypt (comma-separated, for rotation).
 DATA_KEYS = [k.strip() for k in (env("YIYANG_DATA_KEY", "yiyang-embedded-data-key") or "").split(",") if k.strip()]
+# Blind-index key: set it explicitly in production; it does not rotate with DATA_KEYS
+# (changing it means recomputing every index). Defaults to the oldest data key.
+INDEX_KEY = env("YIYANG_INDEX_KEY") or (DATA_KEYS[-1] if DATA_KEYS else "")
 ALLOWED_HOSTS = [h for h in (env("YIYANG_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver") or "").split(",") if h]
 
 INSTALLED_APPS = [

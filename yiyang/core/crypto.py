@@ -28,20 +28,19 @@ def _derive(secret: str, purpose: str) -> bytes:
 
 
 @lru_cache(maxsize=8)
-def _keyring(keys: tuple[str, ...]) -> tuple[list[tuple[str, AESGCM]], bytes]:
+def _keyring(keys: tuple[str, ...], index_secret: str) -> tuple[list[tuple[str, AESGCM]], bytes]:
     ring = []
     for secret in keys:
         key_id = hashlib.sha256(_derive(secret, "id")).hexdigest()[:6]
         ring.append((key_id, AESGCM(_derive(secret, "encrypt"))))
-    # The blind index key stays with the oldest key so rotation does not break lookups.
-    index_key = _derive(keys[-1], "index")
-    return ring, index_key
+    # The blind-index key is its own secret, so rotating data keys never breaks lookups.
+    return ring, _derive(index_secret, "index")
 
 
 def keyring():
     if not settings.DATA_KEYS:
         raise RuntimeError("YIYANG_DATA_KEY is not set")
-    return _keyring(tuple(settings.DATA_KEYS))
+    return _keyring(tuple(settings.DATA_KEYS), settings.INDEX_KEY or settings.DATA_KEYS[-1])
 
 
 def encrypt(plaintext: str) -> str:

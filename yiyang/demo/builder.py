@@ -58,6 +58,7 @@ class DemoCity:
     city: str
     villages: list[Village] = field(default_factory=list)
     townships: list[str] = field(default_factory=list)
+    township_names: dict[str, str] = field(default_factory=dict)
 
 
 def _place_name(rng: random.Random) -> str:
@@ -87,6 +88,7 @@ def build_areas(rng: random.Random, city: str) -> DemoCity:
             areas.append(Area(code=t_code, name=word + suffix, level=Level.TOWNSHIP, parent_id=code,
                               is_urban=t_urban, latitude=round(t_lat, 6), longitude=round(t_lon, 6)))
             demo.townships.append(t_code)
+            demo.township_names[t_code] = word + suffix
             v_used: set[str] = set()
             for v in range(1, rng.randint(8, 14) + 1):
                 v_code = f"{t_code}{v:03d}"
@@ -210,7 +212,7 @@ def build_elders(rng: random.Random, demo: DemoCity, count: int, today: dt.date,
                 elif roll < 0.025:
                     status, moved, moved_to = "moved_away", today - dt.timedelta(days=rng.randint(1, 700)), "成都市"
                 chronic = "、".join(rng.sample(conditions, rng.randint(1, 2))) if rng.random() < 0.55 else ""
-                doctor = f"{village.code[:9]}卫生院 {_name(rng, rng.choice('MF'))}医生" if rng.random() < 0.6 else ""
+                doctor = f"{demo.township_names[village.code[:9]]}卫生院 {_name(rng, rng.choice('MF'))}" if rng.random() < 0.6 else ""
                 elders.append((
                     elder_id, _name(rng, sex), crypto.encrypt(number), crypto.blind_index(number, "id"),
                     crypto.blind_index(number[-4:], "id4"), False, birth, sex,
