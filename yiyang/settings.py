@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "yiyang.organizations",
     "yiyang.accounts",
     "yiyang.people",
+    "yiyang.assessments",
     "yiyang.demo",
 ]
 

@@ -4,6 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from yiyang.accounts.api import UserViewSet
 from yiyang.areas.api import AreaViewSet
+from yiyang.assessments.api import ScoreView
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.organizations.api import OrganizationViewSet
 from yiyang.people.api import ElderViewSet
@@ -19,6 +20,7 @@ router.register("audit", AuditEntryViewSet, basename="auditentry")
 
 urlpatterns = [
     path("auth/token", TokenLoginView.as_view(), name="api-token"),
+    path("assessments/score", ScoreView.as_view(), name="assessment-score"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
