@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "yiyang.accounts",
     "yiyang.people",
     "yiyang.assessments",
+    "yiyang.benefits",
     "yiyang.demo",
 ]
 

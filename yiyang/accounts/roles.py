@@ -46,15 +46,18 @@ def scope_kind(role: str) -> str:
 
 _REGISTRY_READ = {"people.view_elder", "areas.view_area", "organizations.view_organization"}
 _REGISTRY_WRITE = {"people.add_elder", "people.change_elder", "people.import_elders", "people.export_elders"}
+_BENEFITS_READ = {"benefits.view_programme", "benefits.view_payrollrun", "benefits.view_paymentline"}
 _OFFICIAL = (
     _REGISTRY_READ
     | _REGISTRY_WRITE
     | {"people.reveal_personal_data", "core.view_auditentry", "accounts.manage_users", "accounts.view_user"}
+    | _BENEFITS_READ
 )
+_PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | {"organizations.change_organization"}),
-    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | {"organizations.change_organization"}),
+    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"}),
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"}),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL),
     Role.VILLAGE_OFFICIAL: frozenset(_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}),
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),

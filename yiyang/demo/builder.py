@@ -320,6 +320,21 @@ def build_accounts(demo: DemoCity, orgs: dict[str, list[Organization]], elder_id
     return [(u.username, d) for u, d in accounts]
 
 
+def build_programmes(city: str) -> None:
+    """The demo city's 高龄津贴 (CONTRACT.md demo rules: 绵阳's tiers, automatic, no hukou, no back-pay)."""
+    from yiyang.benefits.models import Programme, Tier
+
+    programme = Programme.objects.create(
+        code="gaoling", name="高龄津贴", kind=Programme.Kind.ALLOWANCE, payment_mode=Programme.PaymentMode.CASH,
+        area_id=city, enrolment=Programme.Enrolment.AUTOMATIC, hukou_required=False, publicity_days=0, back_pay=False)
+    since = dt.date(2017, 1, 1)
+    Tier.objects.bulk_create([
+        Tier(programme=programme, label="80-89", min_age=80, max_age=89, amount_fen=2_500, effective_from=since),
+        Tier(programme=programme, label="90-99", min_age=90, max_age=99, amount_fen=10_000, effective_from=since),
+        Tier(programme=programme, label="100+", min_age=100, max_age=None, amount_fen=40_000, effective_from=since),
+    ])
+
+
 def database_is_empty() -> bool:
     return not Elder.objects.exists() and not User.objects.filter(role=Role.CITY_OFFICIAL).exists()
 
@@ -343,6 +358,7 @@ def build(*, elders: int = 20_000, seed: int = 2026, city: str = "5107", passwor
     with transaction.atomic():
         demo = build_areas(rng, city)
         orgs = build_organizations(rng, demo)
+        build_programmes(city)
     elder_ids = build_elders(rng, demo, elders, today, progress=progress)
     with transaction.atomic():
         accounts = build_accounts(demo, orgs, elder_ids, password)

@@ -1,0 +1,153 @@
+"""Programmes are data (tiers with effective dates); payment lines are money, guarded by constraints.
+
+Amounts are integers in fen. A regular payment line is unique on (programme,
+elder, month), so re-running a month, or a county run after a city run, can
+never pay twice.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from yiyang.core.scoping import ScopedManager, ScopedQuerySet, ScopePolicy, area_prefix_q
+
+
+class ProgrammeQuerySet(ScopedQuerySet):
+    def for_user(self, user):
+        """Officials see programmes of their area, of the areas above it, and below it."""
+        scope = getattr(user, "scope_code", "") if user and user.is_authenticated else ""
+        if user is not None and user.is_authenticated and user.is_superuser:
+            return self.all()
+        if not scope:
+            return self.none()
+        above = [scope[:n] for n in (2, 4, 6, 9, 12) if n <= len(scope)]
+        return self.filter(Q(area_id__in=above) | area_prefix_q("area", scope))
+
+
+class Programme(models.Model):
+    class Kind(models.TextChoices):
+        ALLOWANCE = "allowance", _("age allowance (高龄津贴)")
+        CARE_SUBSIDY = "care_subsidy", _("care subsidy (护理补贴)")
+        SERVICE_SUBSIDY = "service_subsidy", _("service subsidy (服务补贴)")
+        OTHER = "other", _("other")
+
+    class PaymentMode(models.TextChoices):
+        CASH = "cash", _("cash through the payroll")
+        VOUCHER = "voucher", _("monthly voucher balance")
+
+    class Enrolment(models.TextChoices):
+        AUTOMATIC = "automatic", _("automatic from the registry")
+        APPLICATION = "application", _("on approved application")
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    payment_mode = models.CharField(_("payment mode"), max_length=8, choices=PaymentMode.choices, default=PaymentMode.CASH)
+    area = models.ForeignKey("areas.Area", verbose_name=_("applies in"), to_field="code", db_column="area_code", on_delete=models.PROTECT, related_name="+")
+    enrolment = models.CharField(_("enrolment"), max_length=12, choices=Enrolment.choices)
+    hukou_required = models.BooleanField(_("local hukou required"), default=False)
+    publicity_days = models.PositiveSmallIntegerField(_("public notice days (公示)"), default=0)
+    back_pay = models.BooleanField(_("back-pay for late approval"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = ProgrammeQuerySet.as_manager()
+    scope = ScopePolicy(area="area")
+
+    class Meta:
+        verbose_name = _("subsidy programme")
+        verbose_name_plural = _("subsidy programmes")
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.name
+
+
+class Tier(models.Model):
+    """One amount band of a programme, valid for a period. Age bands are completed years (周岁)."""
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="tiers")
+    label = models.CharField(_("tier"), max_length=32)
+    min_age = models.PositiveSmallIntegerField(_("from age"))
+    max_age = models.PositiveSmallIntegerField(_("to age (inclusive)"), null=True, blank=True)
+    amount_fen = models.PositiveIntegerField(_("monthly amount (fen)"))
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("tier")
+        verbose_name_plural = _("tiers")
+        ordering = ["programme", "effective_from", "min_age"]
+        constraints = [
+            models.CheckConstraint(condition=Q(max_age__isnull=True) | Q(max_age__gte=models.F("min_age")), name="tier_age_range"),
+            models.CheckConstraint(condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")), name="tier_dates"),
+            models.UniqueConstraint(fields=["programme", "effective_from", "min_age"], name="tier_unique_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme.code} {self.label}"
+
+
+class PayrollRun(models.Model):
+    """One computation of a month for a programme within an area (a code prefix)."""
+
+    class Status(models.TextChoices):
+        COMPUTED = "computed", _("computed")
+        APPROVED = "approved", _("approved by the county")
+        RELEASED = "released", _("released to the bank")
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="runs")
+    area_code = models.CharField(_("area"), max_length=12)
+    month = models.DateField(_("month"))
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.COMPUTED)
+    computed_at = models.DateTimeField(_("computed at"), null=True, blank=True)
+    computed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    line_count = models.PositiveIntegerField(_("lines"), default=0)
+    total_fen = models.BigIntegerField(_("total (fen)"), default=0)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="area_code")
+
+    class Meta:
+        verbose_name = _("payroll run")
+        verbose_name_plural = _("payroll runs")
+        permissions = [("run_payroll", "Can compute a month's payroll"), ("approve_payroll", "Can approve and release a payroll")]
+        ordering = ["-month", "programme", "area_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "area_code", "month"], name="payroll_run_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme.code} {self.month:%Y-%m} {self.area_code}"
+
+
+class PaymentLine(models.Model):
+    class Kind(models.TextChoices):
+        REGULAR = "regular", _("regular")
+        BACK_PAY = "back_pay", _("back-pay")
+        ADJUSTMENT = "adjustment", _("adjustment")
+        RECOVERY = "recovery", _("recovery of over-payment")
+
+    run = models.ForeignKey(PayrollRun, verbose_name=_("run"), on_delete=models.PROTECT, related_name="lines")
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="+")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT, related_name="payments")
+    month = models.DateField(_("month paid for"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.REGULAR)
+    tier = models.CharField(_("tier"), max_length=32)
+    amount_fen = models.IntegerField(_("amount (fen)"))
+    area_code = models.CharField(_("village"), max_length=12)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="area_code", elder="elder")
+
+    class Meta:
+        verbose_name = _("payment line")
+        verbose_name_plural = _("payment lines")
+        indexes = [models.Index(fields=["programme", "month", "area_code"], name="payment_month_area")]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "elder", "month"], condition=Q(kind="regular"), name="payment_once_per_month"),
+            models.CheckConstraint(condition=~Q(kind="regular") | Q(amount_fen__gt=0), name="payment_regular_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.month:%Y-%m} {self.elder_id} {self.amount_fen}"

@@ -1,0 +1,145 @@
+"""Payroll operations: each is one transaction, audited, safe to repeat."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from yiyang.core import audit
+from yiyang.core.errors import PermissionDenied
+from yiyang.core.models import AuditAction
+from yiyang.core.scoping import AREA_CODE_LENGTH, code_in_scope
+from yiyang.people.models import Elder
+
+from . import rules
+from .models import PaymentLine, PayrollRun, Programme, Tier
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: PayrollRun
+    line_count: int
+    total_fen: int
+
+
+def tiers_in_force(programme: Programme, month: dt.date) -> list[rules.TierSpec]:
+    """The tier table valid on the first day of ``month``, checked for overlaps and gaps."""
+    rows = Tier.objects.filter(programme=programme, effective_from__lte=month).filter(
+        Q(effective_to__isnull=True) | Q(effective_to__gte=month)).order_by("min_age")
+    specs = [rules.TierSpec(t.label, t.min_age, t.max_age, t.amount_fen) for t in rows]
+    rules.check_tier_table(specs)
+    return specs
+
+
+def _check_request(programme: Programme, month: dt.date, area_code: str, acting_user, today: dt.date) -> None:
+    if month > today.replace(day=1):
+        raise rules.RuleError(f"{month:%Y-%m} has not begun: a payroll can be run for the current month or earlier")
+    if not area_code.startswith(programme.area_id):
+        raise rules.RuleError(f"area {area_code} lies outside the programme's area {programme.area_id}")
+    if acting_user is not None:
+        if not acting_user.has_perm("benefits.run_payroll"):
+            raise PermissionDenied("You may not run payrolls.")
+        if not (acting_user.is_superuser or code_in_scope(area_code, acting_user.scope_code)):
+            raise PermissionDenied(f"Area {area_code} is outside your jurisdiction.")
+
+
+def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
+    """One INSERT … SELECT: ages become birth-date cut-offs, so the database does the work."""
+    month, end = run.month, rules.last_day(run.month)
+    ordered = sorted(tiers, key=lambda t: t.min_age, reverse=True)
+    tier_case = " ".join("WHEN e.birth_date <= %s THEN %s" for _ in ordered)
+    params_tier = [p for t in ordered for p in (rules.birth_cutoff(end, t.min_age), t.label)]
+    params_amount = [p for t in ordered for p in (rules.birth_cutoff(end, t.min_age), t.amount_fen)]
+    youngest = min(t.min_age for t in tiers)
+    oldest_cap = next((t.max_age for t in ordered[:1] if t.max_age is not None), None)
+    low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
+    sql = f"""
+        INSERT INTO {PaymentLine._meta.db_table}
+            (run_id, programme_id, elder_id, month, kind, tier, amount_fen, area_code)
+        SELECT %s, %s, e.id, %s, 'regular',
+               CASE {tier_case} END,
+               CASE {tier_case} END,
+               e.area_code
+        FROM {Elder._meta.db_table} e
+        WHERE e.area_code >= %s AND e.area_code <= %s
+          AND e.birth_date <= %s
+          {"AND e.birth_date > %s" if oldest_cap is not None else ""}
+          AND e.status <> 'moved_away'
+          AND (e.death_date IS NULL OR e.death_date >= %s)
+          {"AND e.hukou_area_code LIKE %s" if programme.hukou_required else ""}
+          AND NOT EXISTS (
+              SELECT 1 FROM {PaymentLine._meta.db_table} p
+              WHERE p.programme_id = %s AND p.elder_id = e.id AND p.month = %s AND p.kind = 'regular')
+    """
+    params = [run.pk, programme.pk, month, *params_tier, *params_amount, low, high, rules.birth_cutoff(end, youngest)]
+    if oldest_cap is not None:
+        params.append(rules.birth_cutoff(end, oldest_cap + 1))
+    params.append(month)
+    if programme.hukou_required:
+        params.append(programme.area_id + "%")
+    params += [programme.pk, month]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _refresh_totals(programme: Programme, month: dt.date) -> None:
+    for run in PayrollRun.objects.filter(programme=programme, month=month):
+        agg = run.lines.aggregate(n=Count("id"), total=Sum("amount_fen"))
+        PayrollRun.objects.filter(pk=run.pk).update(line_count=agg["n"] or 0, total_fen=agg["total"] or 0)
+
+
+def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = None, acting_user=None,
+                today: dt.date | None = None) -> RunResult:
+    """Compute (or recompute) a month for an automatic programme within an area.
+
+    Idempotent: the month's unreleased regular lines inside the area are replaced;
+    lines of released runs stay and are never paid again (unique constraint).
+    Concurrent runs serialise on the run row; a killed run rolls back whole.
+    """
+    today = today or timezone.localdate()
+    programme = Programme.objects.filter(code=programme_code, is_active=True).first()
+    if programme is None:
+        raise rules.RuleError(f"there is no active programme “{programme_code}”")
+    if programme.enrolment != Programme.Enrolment.AUTOMATIC:
+        raise rules.RuleError(f"programme {programme_code} pays approved applications; its payroll comes with the application workflow")
+    area_code = area_code or programme.area_id
+    _check_request(programme, month, area_code, acting_user, today)
+    tiers = tiers_in_force(programme, month)
+    with transaction.atomic():
+        run, _created = PayrollRun.objects.get_or_create(programme=programme, area_code=area_code, month=month)
+        run = PayrollRun.objects.select_for_update().get(pk=run.pk)
+        if run.status != PayrollRun.Status.COMPUTED:
+            raise rules.RuleError(f"{month:%Y-%m} for {area_code} is already {run.get_status_display()}: corrections go into a later month")
+        low, high = area_code, area_code.ljust(AREA_CODE_LENGTH, "9")
+        PaymentLine.objects.filter(programme=programme, month=month, kind=PaymentLine.Kind.REGULAR,
+                                   area_code__gte=low, area_code__lte=high,
+                                   run__status=PayrollRun.Status.COMPUTED).delete()
+        _insert_regular_lines(run, programme, tiers)
+        run.computed_at = timezone.now()
+        run.computed_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
+        run.save(update_fields=["computed_at", "computed_by"])
+        _refresh_totals(programme, month)
+        run.refresh_from_db()
+        audit.record(AuditAction.UPDATE if not _created else AuditAction.CREATE, actor=acting_user, obj=run,
+                     area_code=area_code, after={"lines": run.line_count, "total_fen": run.total_fen},
+                     note=f"payroll {programme.code} {month:%Y-%m}")
+    return RunResult(run=run, line_count=run.line_count, total_fen=run.total_fen)
+
+
+def payroll_summary(*, user, programme_code: str, month: dt.date) -> dict:
+    """Elders paid, total and per-tier figures for a month, within ``user``'s jurisdiction."""
+    lines = PaymentLine.objects.for_user(user).filter(programme__code=programme_code, month=month,
+                                                      kind=PaymentLine.Kind.REGULAR)
+    by_tier = {
+        row["tier"]: {"count": row["n"], "total_fen": row["total"]}
+        for row in lines.values("tier").annotate(n=Count("id"), total=Sum("amount_fen")).order_by("tier")
+    }
+    return {
+        "count": sum(t["count"] for t in by_tier.values()),
+        "total_fen": sum(t["total_fen"] for t in by_tier.values()),
+        "by_tier": by_tier,
+    }
