@@ -48,7 +48,12 @@ def _check_request(programme: Programme, month: dt.date, area_code: str, acting_
 
 
 def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
-    """One INSERT … SELECT: ages become birth-date cut-offs, so the database does the work."""
+    """One INSERT … SELECT: ages become birth-date cut-offs, so the database does the work.
+
+    Lines already paid by a released run are skipped by the partial unique index
+    (ON CONFLICT … DO NOTHING); a NOT EXISTS on the table being filled would rescan
+    every freshly inserted row on PostgreSQL and turn quadratic.
+    """
     month, end = run.month, rules.last_day(run.month)
     ordered = sorted(tiers, key=lambda t: t.min_age, reverse=True)
     tier_case = " ".join("WHEN e.birth_date <= %s THEN %s" for _ in ordered)
@@ -71,9 +76,7 @@ def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rul
           AND e.status <> 'moved_away'
           AND (e.death_date IS NULL OR e.death_date >= %s)
           {"AND e.hukou_area_code LIKE %s" if programme.hukou_required else ""}
-          AND NOT EXISTS (
-              SELECT 1 FROM {PaymentLine._meta.db_table} p
-              WHERE p.programme_id = %s AND p.elder_id = e.id AND p.month = %s AND p.kind = 'regular')
+        ON CONFLICT (programme_id, elder_id, month) WHERE kind = 'regular' DO NOTHING
     """
     params = [run.pk, programme.pk, month, *params_tier, *params_amount, low, high, rules.birth_cutoff(end, youngest)]
     if oldest_cap is not None:
@@ -81,7 +84,6 @@ def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rul
     params.append(month)
     if programme.hukou_required:
         params.append(programme.area_id + "%")
-    params += [programme.pk, month]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
