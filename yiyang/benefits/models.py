@@ -92,8 +92,7 @@ class PayrollRun(models.Model):
     """One computation of a month for a programme within an area (a code prefix)."""
 
     class Status(models.TextChoices):
-        COMPUTED = "computed", _("computed")
-        APPROVED = "approved", _("approved by the county")
+        COMPUTED = "computed", _("computed, awaiting county approval")
         RELEASED = "released", _("released to the bank")
 
     programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="runs")
@@ -151,3 +150,25 @@ class PaymentLine(models.Model):
 
     def __str__(self):
         return f"{self.programme_id} {self.month:%Y-%m} {self.elder_id} {self.amount_fen}"
+
+
+class PayrollApproval(models.Model):
+    """A county's sign-off on its part of a run; a run is released once every county in it has signed."""
+
+    run = models.ForeignKey(PayrollRun, verbose_name=_("run"), on_delete=models.CASCADE, related_name="approvals")
+    county_code = models.CharField(_("county"), max_length=6)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("approved by"), on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(_("approved at"), auto_now_add=True)
+    line_count = models.PositiveIntegerField(_("lines approved"))
+    total_fen = models.BigIntegerField(_("total approved (fen)"))
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="county_code")
+
+    class Meta:
+        verbose_name = _("payroll approval")
+        verbose_name_plural = _("payroll approvals")
+        constraints = [models.UniqueConstraint(fields=["run", "county_code"], name="payroll_approval_once_per_county")]
+
+    def __str__(self):
+        return f"{self.run} {self.county_code}"
