@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 from yiyang.accounts.api import UserViewSet
 from yiyang.areas.api import AreaViewSet
 from yiyang.assessments.api import ScoreView
-from yiyang.benefits.api import PayrollRunViewSet, PayrollSummaryView, ProgrammeViewSet
+from yiyang.benefits.api import PayrollAnomaliesView, PayrollRunViewSet, PayrollSummaryView, ProgrammeViewSet
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.organizations.api import OrganizationViewSet
 from yiyang.people.api import ElderViewSet
@@ -25,6 +25,7 @@ urlpatterns = [
     path("auth/token", TokenLoginView.as_view(), name="api-token"),
     path("assessments/score", ScoreView.as_view(), name="assessment-score"),
     path("benefits/payroll/<str:month>/summary", PayrollSummaryView.as_view(), name="payroll-summary"),
+    path("benefits/payroll/<str:month>/anomalies", PayrollAnomaliesView.as_view(), name="payroll-anomalies"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

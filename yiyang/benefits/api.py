@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet
 
-from . import rules, services
+from . import anomalies, rules, services
 from .models import PaymentLine, PayrollRun, Programme, Tier
 
 
@@ -75,3 +75,22 @@ class PayrollSummaryView(APIView):
         if not programme:
             raise ValidationError({"programme": ["Give the programme code, e.g. ?programme=gaoling."]})
         return Response(services.payroll_summary(user=request.user, programme_code=programme, month=first))
+
+
+class PayrollAnomaliesView(APIView):
+    """The month's anomaly report within the caller's jurisdiction (see benefits/anomalies.py)."""
+
+    permission_classes = [IsAuthenticated, RolePermissions]
+    queryset = PaymentLine.objects.none()
+
+    @extend_schema(parameters=[OpenApiParameter("programme", str, required=True)],
+                   responses={200: serializers.DictField(child=serializers.ListField(child=serializers.DictField()))})
+    def get(self, request, month: str):
+        try:
+            first = rules.parse_month(month)
+        except rules.RuleError as exc:
+            raise ValidationError({"month": [str(exc)]}) from exc
+        code = request.query_params.get("programme")
+        if not code or not Programme.objects.filter(code=code).exists():
+            raise ValidationError({"programme": ["Give an existing programme code, e.g. ?programme=gaoling."]})
+        return Response(anomalies.monthly_anomalies(user=request.user, programme_code=code, month=first))
