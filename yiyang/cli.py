@@ -15,6 +15,7 @@ import sys
 SUBCOMMANDS = {
     "demo": ("yiyang.demo.command", "Build the demo city (about 20,000 elders by default) and serve it."),
     "serve": ("yiyang.web.serve", "Serve the web app and API."),
+    "import": ("yiyang.people.import_command", "Import a roster (elders) from .xlsx or .csv."),
     "payroll": ("yiyang.benefits.command", "Compute a month's payroll."),
     "rotate-keys": ("yiyang.core.rotate_command", "Re-encrypt personal data under the newest data key."),
 }

@@ -60,6 +60,12 @@ def _user(username, role, **kw):
     return user
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """Personas' passwords use a cheap hasher: no test here is about hashing strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def city(db) -> City:
     c = City()

@@ -54,20 +54,26 @@ _OFFICIAL = (
     | _BENEFITS_READ
 )
 _PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll"}
+# Ability assessment: request (add), assign assessors, record (assessors), review (county/township);
+# qualifications and settings (city/county).
+_ASSESS_REQUEST = {"assessments.view_assessment", "assessments.add_assessment"}
+_ASSESS_MANAGE = _ASSESS_REQUEST | {"assessments.assign_assessment"}
+_ASSESS_REVIEW = _ASSESS_MANAGE | {"assessments.review_assessment"}
+_ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmentpolicy"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"}),
-    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"}),
-    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL),
-    Role.VILLAGE_OFFICIAL: frozenset(_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}),
+    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS),
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW),
+    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST),
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
-    Role.ASSESSOR: frozenset(_REGISTRY_READ),
+    Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
     Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"}),
     Role.CAREGIVER: frozenset({"areas.view_area"}),
     Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"}),
     Role.VOLUNTEER: frozenset({"areas.view_area"}),
-    Role.ELDER: frozenset({"people.view_elder"}),
+    Role.ELDER: frozenset({"people.view_elder"} | _ASSESS_REQUEST),
 }
 
 # Which roles an official may hand out: never one wider than their own.

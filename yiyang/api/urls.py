@@ -4,7 +4,7 @@ from rest_framework.routers import DefaultRouter
 
 from yiyang.accounts.api import UserViewSet
 from yiyang.areas.api import AreaViewSet
-from yiyang.assessments.api import ScoreView
+from yiyang.assessments.api import AssessmentViewSet, ScoreView
 from yiyang.benefits.api import PayrollAnomaliesView, PayrollRunViewSet, PayrollSummaryView, ProgrammeViewSet
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.organizations.api import OrganizationViewSet
@@ -13,6 +13,8 @@ from yiyang.people.api import ElderViewSet
 from .views import TokenLoginView
 
 router = DefaultRouter(trailing_slash=True)
+# No ".json" suffix routes: ?format=json does the same, and every custom @action would need a format argument.
+router.include_format_suffixes = False
 router.register("areas", AreaViewSet, basename="area")
 router.register("elders", ElderViewSet, basename="elder")
 router.register("organizations", OrganizationViewSet, basename="organization")
@@ -20,6 +22,8 @@ router.register("users", UserViewSet, basename="user")
 router.register("audit", AuditEntryViewSet, basename="auditentry")
 router.register("benefits/programmes", ProgrammeViewSet, basename="programme")
 router.register("benefits/payroll-runs", PayrollRunViewSet, basename="payrollrun")
+# The explicit "assessments/score" path below comes before the router and the viewset's ids are digits.
+router.register("assessments", AssessmentViewSet, basename="assessment")
 
 urlpatterns = [
     path("auth/token", TokenLoginView.as_view(), name="api-token"),

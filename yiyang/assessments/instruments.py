@@ -4,6 +4,10 @@ GB/T 42195-2022 《老年人能力评估规范》: 26 second-level items in four
 dimensions, total 0–90 (higher is better). Option wording follows the standard's
 Annex B as published in public guidance; the exact text is UNVERIFIED against the
 official edition (see shared/data/standards.md), so it lives here as data.
+
+MZ/T 039-2013 《老年人能力评估》 is kept for historic records: its form is recorded
+as the four dimension grades (0–3, higher is worse) that its matrix combines.
+An assessment stores the code of the instrument it used.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ class Instrument:
     name: str
     dimensions: tuple[Dimension, ...]
     # (lowest total, grade) from the best band down; the first band whose lowest total is met applies.
+    # Empty for an instrument graded by a matrix of dimension grades (MZ/T 039-2013).
     grade_bands: tuple[tuple[int, int], ...]
+    grade_names: tuple[str, ...]  # indexed by grade
 
     @property
     def items(self) -> dict[str, Item]:
@@ -54,7 +60,7 @@ class Instrument:
         return sum(dim.max_score for dim in self.dimensions)
 
 
-GRADE_NAMES = {0: "能力完好", 1: "轻度失能", 2: "中度失能", 3: "重度失能", 4: "完全失能"}
+GRADE_NAMES = ("能力完好", "轻度失能", "中度失能", "重度失能", "完全失能")
 
 _COMMON = (
     (4, "独立完成"),
@@ -201,6 +207,30 @@ GB_T_42195_2022 = Instrument(
     dimensions=(SELF_CARE, BASIC_MOBILITY, MENTAL_STATE, PERCEPTION_SOCIAL),
     # C.3: 90 → 0; 66–89 → 1; 46–65 → 2; 30–45 → 3; 0–29 → 4.
     grade_bands=((90, 0), (66, 1), (46, 2), (30, 3), (0, 4)),
+    grade_names=GRADE_NAMES,
 )
 
-INSTRUMENTS = {GB_T_42195_2022.code: GB_T_42195_2022}
+
+def _dimension_grade(code: str, name: str) -> Dimension:
+    """An MZ/T 039-2013 dimension recorded as its grade (the item scores behind it are not kept)."""
+    return Dimension(code, name, (Item(code, name, (
+        (0, "能力完好"), (1, "轻度受损"), (2, "中度受损"), (3, "重度受损"),
+    )),))
+
+
+MZ_T_039_2013 = Instrument(
+    code="MZ/T 039-2013",
+    name="老年人能力评估",
+    # Codes are the parameter names of rules.mzt039_level.
+    dimensions=(
+        _dimension_grade("adl", "日常生活活动"),
+        _dimension_grade("mental", "精神状态"),
+        _dimension_grade("perception", "感知觉与沟通"),
+        _dimension_grade("social", "社会参与"),
+    ),
+    grade_bands=(),
+    grade_names=GRADE_NAMES[:4],
+)
+
+CURRENT = GB_T_42195_2022
+INSTRUMENTS = {spec.code: spec for spec in (GB_T_42195_2022, MZ_T_039_2013)}

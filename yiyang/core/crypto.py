@@ -15,6 +15,7 @@ import hmac
 import os
 from functools import lru_cache
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -55,10 +56,13 @@ def encrypt(plaintext: str) -> str:
 def decrypt(token: str) -> str:
     ring, _ = keyring()
     key_id, _sep, body = token.partition(":")
-    raw = base64.b64decode(body)
     for candidate_id, aead in ring:
         if candidate_id == key_id:
-            return aead.decrypt(raw[:12], raw[12:], key_id.encode()).decode("utf-8")
+            try:
+                raw = base64.b64decode(body, validate=True)
+                return aead.decrypt(raw[:12], raw[12:], key_id.encode()).decode("utf-8")
+            except (InvalidTag, ValueError) as exc:  # tampered, truncated or not base64
+                raise DecryptionError(f"value under key {key_id} cannot be opened") from exc
     raise DecryptionError(f"no key with id {key_id}")
 
 

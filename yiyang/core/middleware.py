@@ -1,6 +1,16 @@
 """Binds the client address and a request id for the audit log of this request."""
 
+import ipaddress
+
 from . import context
+
+
+def _valid_address(value: str | None) -> str | None:
+    """The address if it is a real IP address (the audit column is ``inet`` on PostgreSQL)."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 class RequestContextMiddleware:
@@ -9,7 +19,7 @@ class RequestContextMiddleware:
 
     def __call__(self, request):
         forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        address = forwarded.split(",")[0].strip() or request.META.get("REMOTE_ADDR")
+        address = _valid_address(forwarded.split(",")[0]) or _valid_address(request.META.get("REMOTE_ADDR"))
         channel = "api" if request.path.startswith("/api/") else "web"
         token = context.bind(context.RequestInfo(client_address=address, channel=channel))
         try:

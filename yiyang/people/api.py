@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -55,9 +55,11 @@ class ElderWriteSerializer(serializers.Serializer):
     """Input for create and update; validation itself is the registry's (people.validation)."""
 
     name = serializers.CharField(required=False)
-    id_number = serializers.CharField(required=False)
+    # Write-only: the browsable API renders this serializer with the instance (PATCH form),
+    # which would otherwise show the clear ID number and phone without a reveal.
+    id_number = serializers.CharField(required=False, write_only=True)
     area_code = serializers.CharField(required=False)
-    phone = serializers.CharField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True, write_only=True)
     address = serializers.CharField(required=False, allow_blank=True)
     latitude = serializers.FloatField(required=False, allow_null=True)
     longitude = serializers.FloatField(required=False, allow_null=True)
@@ -113,8 +115,10 @@ class ElderViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
                                                     "reason": serializers.CharField(required=False)}),
         responses={200: inline_serializer("RevealResponse", {"field": serializers.CharField(), "value": serializers.CharField()})},
     )
-    @action(detail=True, methods=["post"])
-    def reveal(self, request, pk=None):
+    # Not the add permission POST would ask for: revealing is a read, and the service checks
+    # people.reveal_personal_data (hotline agents have it but may not add elders).
+    @action(detail=True, methods=["post"], permission_classes=[permissions.IsAuthenticated])
+    def reveal(self, request, pk=None, **kwargs):  # kwargs: the router's format suffix (reveal.json)
         """Show one personal-data value in clear (audited; needs the reveal permission)."""
         elder = self.get_object()
         field = request.data.get("field", "id_number")

@@ -56,14 +56,14 @@ def parse(text: str, *, today: dt.date | None = None) -> IdNumber:
         raise InvalidIdNumber(_("The ID number is empty."))
     converted = False
     if len(value) == 15:
-        if not value.isdigit():
+        if not (value.isascii() and value.isdigit()):
             raise InvalidIdNumber(_("A 15-digit ID number contains digits only."))
         first17 = value[:6] + "19" + value[6:]
         value = first17 + check_char(first17)
         converted = True
     if len(value) != 18:
         raise InvalidIdNumber(_("An ID number has 18 characters (or 15 for old cards); this one has %(n)d.") % {"n": len(value)})
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not (value.isascii() and value[:17].isdigit() and (value[17].isdigit() or value[17] == "X")):
         raise InvalidIdNumber(_("An ID number is 17 digits followed by a digit or X."))
     born = _birth_date(value[6:14])
     if born > today:

@@ -13,8 +13,8 @@ from .idnumber import age_on
 MIN_AGE = 60
 ADVANCED_AGE = 80
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
+_MOBILE = re.compile(r"^1[3-9]\d{9}$", re.ASCII)
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$", re.ASCII)
 
 
 def normalize_phone(text: str) -> str:
@@ -24,8 +24,10 @@ def normalize_phone(text: str) -> str:
         value = value[3:]
     if not value:
         return ""
-    if _MOBILE.match(value) or _LANDLINE.match(value):
-        return value.replace("-", "") if _MOBILE.match(value) else value
+    if _MOBILE.match(value.replace("-", "")):
+        return value.replace("-", "")
+    if _LANDLINE.match(value):
+        return value
     raise ValueError(_("“%(value)s” is not a mobile (11 digits starting with 1) or landline (area code + number) phone number.") % {"value": value})
 
 

@@ -18,7 +18,7 @@ from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditAction
 
 from . import rules
-from .models import Contact, Elder, HardshipCategory, HardshipStatus
+from .models import Contact, Elder, HardshipCategory, HardshipSource, HardshipStatus
 from .validation import clean_elder
 
 AUDITED_FIELDS = [
@@ -102,6 +102,8 @@ def add_hardship(elder: Elder, *, acting_user, category: str, start_date, source
     errors = {}
     if category not in HardshipCategory.values or category == HardshipCategory.ADVANCED_AGE:
         errors["category"] = [_("Choose a hardship category (高龄 follows from the birth date and is not recorded).")]
+    if source not in HardshipSource.values:
+        errors["source"] = [_("Choose where the status comes from.")]
     try:
         start = rules.parse_date(start_date, today=today or dt.date.today())
         if start is None:
@@ -123,7 +125,10 @@ def add_hardship(elder: Elder, *, acting_user, category: str, start_date, source
 def end_hardship(status: HardshipStatus, *, acting_user, end_date) -> HardshipStatus:
     _require(acting_user, "people.change_elder")
     status = HardshipStatus.objects.for_user(acting_user).select_for_update().get(pk=status.pk)
-    end = rules.parse_date(end_date)
+    try:
+        end = rules.parse_date(end_date)
+    except ValueError as exc:
+        raise ValidationError({"end_date": [str(exc)]}) from exc
     if status.end_date is not None:
         raise ValidationError({"end_date": [_("This status is already closed.")]})
     if end is None or end < status.start_date:

@@ -1,3 +1,14 @@
-from django.urls import path
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path
 
-urlpatterns = []
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("elders/", include("yiyang.people.urls")),
+    path("areas/", include("yiyang.areas.urls")),
+    path("audit/", include("yiyang.core.urls")),
+    path("accounts/", include("yiyang.accounts.urls")),
+]

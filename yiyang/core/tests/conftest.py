@@ -1,0 +1,1 @@
+from yiyang.core.tests.support import fast_password_hashing  # noqa: F401
