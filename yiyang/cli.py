@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if getattr(modules[args.command], "NEEDS_DJANGO", True):
         _django_setup()
+    from yiyang.core import context
+
+    context.bind(context.RequestInfo(channel="cli"))  # one request id for everything this command audits
     return int(modules[args.command].run(args) or 0)
 
 

@@ -108,7 +108,7 @@ def create_user(*, acting_user, username: str, full_name: str, role: str, passwo
 def deactivate_user(user: User, *, acting_user) -> User:
     """Close an account (it can no longer log in or use its API token); the row stays for the record."""
     _require(acting_user, "accounts.manage_users")
-    user = User.objects.for_user(acting_user).select_for_update().filter(pk=user.pk).first()
+    user = User.objects.for_user(acting_user).select_for_update(of=("self",)).filter(pk=user.pk).first()
     if user is None:
         raise Http404(_("No such account in your jurisdiction."))
     if user.pk == acting_user.pk:

@@ -5,7 +5,12 @@ from rest_framework.routers import DefaultRouter
 from yiyang.accounts.api import UserViewSet
 from yiyang.areas.api import AreaViewSet
 from yiyang.assessments.api import AssessmentViewSet, ScoreView
-from yiyang.benefits.api import PayrollAnomaliesView, PayrollRunViewSet, PayrollSummaryView, ProgrammeViewSet
+from yiyang.benefits.api import (
+    PayrollAnomaliesView,
+    PayrollRunViewSet,
+    PayrollSummaryView,
+    ProgrammeViewSet,
+)
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.organizations.api import OrganizationViewSet
 from yiyang.people.api import ElderViewSet

@@ -1,6 +1,7 @@
 """Cross-cutting API endpoints: token login."""
 
 from django.contrib.auth import authenticate
+from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
@@ -27,5 +28,7 @@ class TokenLoginView(APIView):
         user = authenticate(request, username=username, password=password)
         if user is None:
             return Response({"detail": "invalid credentials"}, status=status.HTTP_400_BAD_REQUEST)
+        # A token login is a login: last_login and the audit log follow the usual signal.
+        user_logged_in.send(sender=user.__class__, request=request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})

@@ -14,11 +14,13 @@ class RequestInfo:
     channel: str = "system"  # web, api, cli, system
 
 
-_current: contextvars.ContextVar[RequestInfo] = contextvars.ContextVar("yiyang_request", default=RequestInfo())
+_current: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar("yiyang_request", default=None)
+_SYSTEM = RequestInfo(request_id="")
 
 
 def current() -> RequestInfo:
-    return _current.get()
+    """The bound request, or the system context (jobs, commands) with no address."""
+    return _current.get() or _SYSTEM
 
 
 def bind(info: RequestInfo) -> contextvars.Token:

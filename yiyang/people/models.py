@@ -228,3 +228,6 @@ class ElderAccess(models.Model):
         verbose_name = _("portal access")
         verbose_name_plural = _("portal access")
         constraints = [models.UniqueConstraint(fields=["user", "elder"], name="elder_access_unique")]
+
+    def __str__(self):
+        return f"{self.user} → {self.elder}"

@@ -146,17 +146,20 @@ def test_pagination_shape_and_absolute_links(city, county_a):
 
 
 def test_page_size_up_to_1000(city, county_a):
-    Area.objects.bulk_create(
-        Area(code=f"510703001{n:03d}", name=f"新村{n}", level=Level.VILLAGE, parent_id="510703001") for n in range(3, 1003))
-    total = 1002
-    default = county_a.get("/api/v1/areas/?parent=510703001").json()
+    for township in ("510703002", "510703003"):  # 12-digit codes allow 999 villages per township
+        Area.objects.create(code=township, name=f"街道{township}", level=Level.TOWNSHIP, parent_id="510703")
+        Area.objects.bulk_create(Area(code=f"{township}{n:03d}", name=f"新村{township}{n}", level=Level.VILLAGE,
+                                      parent_id=township) for n in range(1, 601))
+    total = 2 + 1200
+    default = county_a.get("/api/v1/areas/?level=5").json()
     assert default["count"] == total and len(default["results"]) == 50
-    full = county_a.get("/api/v1/areas/?parent=510703001&page_size=1000").json()
+    full = county_a.get("/api/v1/areas/?level=5&page_size=1000").json()
     assert len(full["results"]) == 1000 and full["next"] is not None
-    clamped = county_a.get("/api/v1/areas/?parent=510703001&page_size=1001").json()
+    clamped = county_a.get("/api/v1/areas/?level=5&page_size=1001").json()
     assert len(clamped["results"]) == 1000 and "page=2" in clamped["next"]
     rest = county_a.get(clamped["next"]).json()
     assert len(rest["results"]) == total - 1000 and rest["next"] is None
+    assert all(len(row["code"]) == 12 for row in full["results"] + rest["results"])
 
 
 # --- areas ---------------------------------------------------------------------------------------
