@@ -58,8 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         _django_setup()
     from yiyang.core import context
 
-    context.bind(context.RequestInfo(channel="cli"))  # one request id for everything this command audits
-    return int(modules[args.command].run(args) or 0)
+    token = context.bind(context.RequestInfo(channel="cli"))  # one request id for all this command audits
+    try:
+        return int(modules[args.command].run(args) or 0)
+    finally:
+        context.unbind(token)
 
 
 if __name__ == "__main__":

@@ -61,6 +61,16 @@ def _user(username, role, **kw):
 
 
 @pytest.fixture(autouse=True)
+def english_messages(settings):
+    """Tests assert on the English msgids; test_translations.py checks the Chinese catalogue itself."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def fast_passwords(settings):
     """Personas' passwords use a cheap hasher: no test here is about hashing strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

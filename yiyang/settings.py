@@ -135,6 +135,9 @@ IMPORT_MAX_BYTES = int(env("YIYANG_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)) or 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# How many reverse proxies in front of the app may be believed about the client address.
+TRUSTED_PROXIES = int(env("YIYANG_TRUSTED_PROXIES", "0") or 0)
+
 REDIS_URL = env("REDIS_URL")
 MQTT_URL = env("MQTT_URL")
 

@@ -14,7 +14,7 @@ from .roles import AREA_ROLES, OFFICIAL_SCOPE_LENGTH, ORGANIZATION_ROLES, Role, 
 class UserQuerySet(ScopedQuerySet):
     def for_user(self, user):
         """Officials see accounts scoped inside their area, staff of organisations there included."""
-        if getattr(user, "scope_kind", None) == "area" and user.scope_area_id and not user.is_superuser:
+        if getattr(user, "scope_kind", None) == "area" and user.scope_area_id and user.is_active and not user.is_superuser:
             return self.filter(
                 area_prefix_q("scope_area", user.scope_area_id) | area_prefix_q("organization__area", user.scope_area_id)
             )

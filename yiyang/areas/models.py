@@ -29,7 +29,7 @@ class AreaQuerySet(ScopedQuerySet):
         """Officials see their subtree plus the chain above it (for breadcrumbs)."""
         scoped = super().for_user(user)
         scope = getattr(user, "scope_area_id", None)
-        if scope and getattr(user, "scope_kind", None) == "area" and not user.is_superuser:
+        if scope and user.is_active and getattr(user, "scope_kind", None) == "area" and not user.is_superuser:
             ancestors = [scope[:n] for n in (2, 4, 6, 9) if n < len(scope)]
             return self.filter(models.Q(pk__in=scoped.values("pk")) | models.Q(code__in=ancestors))
         return scoped

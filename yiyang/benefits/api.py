@@ -1,5 +1,6 @@
 """Benefits API: programmes, payroll runs, and the monthly payroll summary."""
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
@@ -73,7 +74,7 @@ class PayrollSummaryView(APIView):
             raise ValidationError({"month": [str(exc)]}) from exc
         programme = request.query_params.get("programme")
         if not programme:
-            raise ValidationError({"programme": ["Give the programme code, e.g. ?programme=gaoling."]})
+            raise ValidationError({"programme": [_("Give the programme code, e.g. ?programme=gaoling.")]})
         return Response(services.payroll_summary(user=request.user, programme_code=programme, month=first))
 
 
@@ -92,5 +93,5 @@ class PayrollAnomaliesView(APIView):
             raise ValidationError({"month": [str(exc)]}) from exc
         code = request.query_params.get("programme")
         if not code or not Programme.objects.filter(code=code).exists():
-            raise ValidationError({"programme": ["Give an existing programme code, e.g. ?programme=gaoling."]})
+            raise ValidationError({"programme": [_("Give an existing programme code, e.g. ?programme=gaoling.")]})
         return Response(anomalies.monthly_anomalies(user=request.user, programme_code=code, month=first))

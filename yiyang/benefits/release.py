@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.db.models.functions import Substr
+from django.utils.translation import gettext as _
 
 from yiyang.core import audit
 from yiyang.core.errors import PermissionDenied
@@ -31,15 +32,15 @@ def county_totals(run: PayrollRun) -> dict[str, tuple[int, int]]:
 @transaction.atomic
 def approve_county(run: PayrollRun, *, county_code: str, acting_user) -> PayrollApproval:
     if not acting_user.has_perm("benefits.approve_payroll"):
-        raise PermissionDenied("You may not approve payrolls.")
+        raise PermissionDenied(_("You may not approve payrolls."))
     if not (acting_user.is_superuser or code_in_scope(county_code, acting_user.scope_code)):
-        raise PermissionDenied(f"County {county_code} is outside your jurisdiction.")
+        raise PermissionDenied(_("County %(code)s is outside your jurisdiction.") % {"code": county_code})
     run = PayrollRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayrollRun.Status.COMPUTED:
-        raise RuleError(f"the run is already {run.get_status_display()}")
+        raise RuleError(_("the run is already %(status)s") % {"status": run.get_status_display()})
     totals = county_totals(run)
     if county_code not in totals:
-        raise RuleError(f"the run has no payments in county {county_code}")
+        raise RuleError(_("the run has no payments in county %(code)s") % {"code": county_code})
     lines, total = totals[county_code]
     PayrollApproval.objects.filter(run=run, county_code=county_code).delete()  # re-approval after a recompute
     approval = PayrollApproval.objects.create(run=run, county_code=county_code, approved_by=acting_user,
@@ -53,20 +54,20 @@ def approve_county(run: PayrollRun, *, county_code: str, acting_user) -> Payroll
 def release(run: PayrollRun, *, acting_user) -> PayrollRun:
     """Release when every county approved the figures that are still in the run."""
     if not acting_user.has_perm("benefits.approve_payroll"):
-        raise PermissionDenied("You may not release payrolls.")
+        raise PermissionDenied(_("You may not release payrolls."))
     if not (acting_user.is_superuser or code_in_scope(run.area_code, acting_user.scope_code)):
-        raise PermissionDenied(f"Area {run.area_code} is outside your jurisdiction.")
+        raise PermissionDenied(_("Area %(code)s is outside your jurisdiction.") % {"code": run.area_code})
     run = PayrollRun.objects.select_for_update().get(pk=run.pk)
     if run.status != PayrollRun.Status.COMPUTED:
-        raise RuleError(f"the run is already {run.get_status_display()}")
+        raise RuleError(_("the run is already %(status)s") % {"status": run.get_status_display()})
     totals = county_totals(run)
     approved = {a.county_code: (a.line_count, a.total_fen) for a in run.approvals.all()}
     missing = sorted(c for c in totals if c not in approved)
     if missing:
-        raise RuleError(f"counties still to approve: {', '.join(missing)}")
+        raise RuleError(_("counties still to approve: %(counties)s") % {"counties": ", ".join(missing)})
     changed = sorted(c for c, figures in totals.items() if approved[c] != figures)
     if changed:
-        raise RuleError(f"the run changed after approval in: {', '.join(changed)}; approve again")
+        raise RuleError(_("the run changed after approval in: %(counties)s; approve again") % {"counties": ", ".join(changed)})
     run.status = PayrollRun.Status.RELEASED
     run.save(update_fields=["status"])
     audit.record(AuditAction.UPDATE, actor=acting_user, obj=run, area_code=run.area_code,

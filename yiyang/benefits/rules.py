@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+
 from yiyang.people.idnumber import age_on
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -28,7 +30,7 @@ class RuleError(ValueError):
 def parse_month(text: str) -> dt.date:
     match = _MONTH.match(text or "")
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise RuleError(f"“{text}” is not a month: write YYYY-MM, e.g. 2026-11")
+        raise RuleError(_("“%(text)s” is not a month: write YYYY-MM, e.g. 2026-11") % {"text": text})
     return dt.date(int(match.group(1)), int(match.group(2)), 1)
 
 
@@ -60,17 +62,18 @@ def check_tier_table(tiers: Sequence[TierSpec]) -> None:
     """Tiers valid at one time must neither overlap nor leave gaps, and pay a positive amount."""
     ordered = sorted(tiers, key=lambda t: t.min_age)
     if not ordered:
-        raise RuleError("a programme needs at least one tier")
+        raise RuleError(_("a programme needs at least one tier"))
     for tier in ordered:
         if tier.amount_fen <= 0:
-            raise RuleError(f"tier {tier.label}: the amount must be more than 0 fen")
+            raise RuleError(_("tier %(tier)s: the amount must be more than 0 fen") % {"tier": tier.label})
         if tier.max_age is not None and tier.max_age < tier.min_age:
-            raise RuleError(f"tier {tier.label}: the upper age is below the lower age")
+            raise RuleError(_("tier %(tier)s: the upper age is below the lower age") % {"tier": tier.label})
     for lower, upper in zip(ordered, ordered[1:], strict=False):
         if lower.max_age is None or lower.max_age >= upper.min_age:
-            raise RuleError(f"tiers {lower.label} and {upper.label} overlap")
+            raise RuleError(_("tiers %(lower)s and %(upper)s overlap") % {"lower": lower.label, "upper": upper.label})
         if lower.max_age + 1 != upper.min_age:
-            raise RuleError(f"ages {lower.max_age + 1}–{upper.min_age - 1} fall between tiers {lower.label} and {upper.label}")
+            raise RuleError(_("ages %(low)d–%(high)d fall between tiers %(lower)s and %(upper)s") % {
+                "low": lower.max_age + 1, "high": upper.min_age - 1, "lower": lower.label, "upper": upper.label})
 
 
 def tier_for_age(tiers: Sequence[TierSpec], age: int) -> TierSpec | None:

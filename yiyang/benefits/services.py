@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yiyang.core import audit
 from yiyang.core.errors import PermissionDenied
@@ -37,14 +38,16 @@ def tiers_in_force(programme: Programme, month: dt.date) -> list[rules.TierSpec]
 
 def _check_request(programme: Programme, month: dt.date, area_code: str, acting_user, today: dt.date) -> None:
     if month > today.replace(day=1):
-        raise rules.RuleError(f"{month:%Y-%m} has not begun: a payroll can be run for the current month or earlier")
+        raise rules.RuleError(_("%(month)s has not begun: a payroll can be run for the current month or earlier")
+                              % {"month": f"{month:%Y-%m}"})
     if not area_code.startswith(programme.area_id):
-        raise rules.RuleError(f"area {area_code} lies outside the programme's area {programme.area_id}")
+        raise rules.RuleError(_("area %(area)s lies outside the programme's area %(programme_area)s")
+                              % {"area": area_code, "programme_area": programme.area_id})
     if acting_user is not None:
         if not acting_user.has_perm("benefits.run_payroll"):
-            raise PermissionDenied("You may not run payrolls.")
+            raise PermissionDenied(_("You may not run payrolls."))
         if not (acting_user.is_superuser or code_in_scope(area_code, acting_user.scope_code)):
-            raise PermissionDenied(f"Area {area_code} is outside your jurisdiction.")
+            raise PermissionDenied(_("Area %(code)s is outside your jurisdiction.") % {"code": area_code})
 
 
 def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
@@ -105,9 +108,10 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
     today = today or timezone.localdate()
     programme = Programme.objects.filter(code=programme_code, is_active=True).first()
     if programme is None:
-        raise rules.RuleError(f"there is no active programme “{programme_code}”")
+        raise rules.RuleError(_("there is no active programme “%(code)s”") % {"code": programme_code})
     if programme.enrolment != Programme.Enrolment.AUTOMATIC:
-        raise rules.RuleError(f"programme {programme_code} pays approved applications; its payroll comes with the application workflow")
+        raise rules.RuleError(_("programme %(code)s pays approved applications; its payroll comes with the application workflow")
+                               % {"code": programme_code})
     area_code = area_code or programme.area_id
     _check_request(programme, month, area_code, acting_user, today)
     tiers = tiers_in_force(programme, month)
@@ -115,7 +119,8 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
         run, _created = PayrollRun.objects.get_or_create(programme=programme, area_code=area_code, month=month)
         run = PayrollRun.objects.select_for_update().get(pk=run.pk)
         if run.status != PayrollRun.Status.COMPUTED:
-            raise rules.RuleError(f"{month:%Y-%m} for {area_code} is already {run.get_status_display()}: corrections go into a later month")
+            raise rules.RuleError(_("%(month)s for %(area)s is already %(status)s: corrections go into a later month")
+                                  % {"month": f"{month:%Y-%m}", "area": area_code, "status": run.get_status_display()})
         low, high = area_code, area_code.ljust(AREA_CODE_LENGTH, "9")
         PaymentLine.objects.filter(programme=programme, month=month, kind=PaymentLine.Kind.REGULAR,
                                    area_code__gte=low, area_code__lte=high,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from . import context
+from . import context, crypto
 from .models import AuditAction, AuditEntry
 
 
@@ -21,15 +21,27 @@ def _jsonable(value):
     return value
 
 
+def fingerprint(value: str) -> str:
+    """A short keyed digest: shows that a sensitive value changed without showing it."""
+    return crypto.blind_index(value, "audit")[:8]
+
+
 def snapshot(instance, fields, masked: dict | None = None) -> dict:
-    """A JSON-safe view of ``fields``; ``masked`` maps sensitive fields to a masking function."""
+    """A JSON-safe view of ``fields``; ``masked`` maps sensitive fields to a masking function.
+
+    A masked value carries a keyed fingerprint, so correcting one digit in the
+    middle of an ID number still reads as a change in the log.
+    """
     masked = masked or {}
     data = {}
     for name in fields:
         value = getattr(instance, name)
         if hasattr(value, "pk"):
             value = value.pk
-        data[name] = masked[name](value) if name in masked and value else _jsonable(value)
+        if name in masked and value:
+            data[name] = f"{masked[name](value)} #{fingerprint(value)}"
+        else:
+            data[name] = _jsonable(value)
     return data
 
 

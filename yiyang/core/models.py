@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .scoping import ScopedManager, ScopePolicy
+from .scoping import ScopedQuerySet, ScopePolicy
 
 
 class AuditAction(models.TextChoices):
@@ -19,6 +19,16 @@ class AuditAction(models.TextChoices):
 
 class AuditEntryError(Exception):
     """Raised on any attempt to change or remove an audit entry."""
+
+
+class AuditQuerySet(ScopedQuerySet):
+    """Bulk update and delete are refused too, not only the instance methods."""
+
+    def update(self, **kwargs):
+        raise AuditEntryError("audit entries are append-only")
+
+    def delete(self):
+        raise AuditEntryError("audit entries are append-only")
 
 
 class AuditEntry(models.Model):
@@ -45,7 +55,7 @@ class AuditEntry(models.Model):
     request_id = models.CharField(_("request id"), max_length=32, blank=True)
     channel = models.CharField(_("channel"), max_length=8, blank=True)
 
-    objects = ScopedManager()
+    objects = AuditQuerySet.as_manager()
     scope = ScopePolicy(area="area_code")
 
     class Meta:

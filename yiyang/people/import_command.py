@@ -29,8 +29,6 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from django.utils.translation import gettext as _
 
-    from yiyang.core import context
-
     from .importing import error_report_xlsx, import_roster
 
     if not args.file.is_file():
@@ -39,11 +37,7 @@ def run(args) -> int:
     user = _acting_user(args.user)
     if user is None:
         return 1
-    token = context.bind(context.RequestInfo(channel="cli"))
-    try:
-        report = import_roster(args.file, acting_user=user, area=args.area, dry_run=args.dry_run)
-    finally:
-        context.unbind(token)
+    report = import_roster(args.file, acting_user=user, area=args.area, dry_run=args.dry_run)
     if report.ok:
         _print_counts(report)
         return 0

@@ -195,43 +195,44 @@ def _open_tables(data: bytes, name: str) -> list[_Table]:
 def _check_zip(data: bytes) -> None:
     """Refuse zip bombs and non-workbooks before the parser inflates anything.
 
-    Declared sizes can lie, so each member is inflated (and dropped) up to the limit.
+    Declared sizes are checked first; then each member is inflated (and dropped)
+    to prove its declared size, since a crafted archive can understate it.
     """
+    damaged = _file_error(_("The workbook is damaged: it cannot be opened as .xlsx."))
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
     except (zipfile.BadZipFile, ValueError, EOFError):
-        raise _file_error(_("The workbook is damaged: it cannot be opened as .xlsx.")) from None
+        raise damaged from None
     if len(members) > XLSX_MAX_MEMBERS or "xl/workbook.xml" not in {m.filename for m in members}:
         raise _file_error(_("The file is a zip archive but not an .xlsx workbook."))
-    total = 0
+    if sum(m.file_size for m in members) > XLSX_MAX_UNCOMPRESSED or any(
+            m.file_size > 1024**2 and m.file_size > XLSX_MAX_RATIO * max(m.compress_size, 1) for m in members):
+        raise _file_error(_("The workbook unpacks to an absurd size (a “zip bomb”); it was not opened."))
     for member in members:
-        size = _inflated_size(data, member, XLSX_MAX_UNCOMPRESSED - total)
-        total += size
-        if total > XLSX_MAX_UNCOMPRESSED or (size > 1024**2 and size > XLSX_MAX_RATIO * max(member.compress_size, 1)):
-            raise _file_error(_("The workbook unpacks to an absurd size (a “zip bomb”); it was not opened."))
-        if size != member.file_size:
-            raise _file_error(_("The workbook is damaged: it cannot be opened as .xlsx."))
+        if _inflated_size(data, member) != member.file_size:
+            raise damaged
 
 
-def _inflated_size(data: bytes, member: zipfile.ZipInfo, limit: int) -> int:
-    """The real size of one member, counting at most a little past ``limit``."""
+def _inflated_size(data: bytes, member: zipfile.ZipInfo) -> int | None:
+    """The real size of one member, counting no further than just past its declared size; None if unreadable."""
+    offset = member.header_offset
+    if (data[offset:offset + 4] != ZIP_MAGIC or len(data) < offset + 30
+            or member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)):
+        return None
+    name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
+    start = offset + 30 + name_length + extra_length
     if member.compress_type == zipfile.ZIP_STORED:
-        return member.compress_size
-    if member.compress_type != zipfile.ZIP_DEFLATED:
-        raise _file_error(_("The workbook is damaged: it cannot be opened as .xlsx."))
-    name_length, extra_length = struct.unpack_from("<HH", data, member.header_offset + 26)
-    start = member.header_offset + 30 + name_length + extra_length
+        return len(data[start:start + member.compress_size])
     pending = memoryview(data)[start:start + member.compress_size]
     inflater = zlib.decompressobj(-zlib.MAX_WBITS)
     size = 0
     try:
-        while pending and size <= limit:
+        while pending and size <= member.file_size:
             size += len(inflater.decompress(pending, 1 << 20))
             pending = inflater.unconsumed_tail
         return size + len(inflater.flush())
     except zlib.error:
-        raise _file_error(_("The workbook is damaged: it cannot be opened as .xlsx.")) from None
+        return None
 
 
 def _xlsx_tables(data: bytes) -> list[_Table]:
@@ -265,8 +266,7 @@ def _csv_table(data: bytes) -> _Table:
             continue
     else:
         raise _file_error(_("The CSV file is neither UTF-8 nor GBK/GB18030 text."))
-    first_line = text[:4096].split("\n", 1)[0]
-    delimiter = max(",\t;", key=first_line.count)
+    delimiter = max(",\t;", key=text[:8192].count)  # whichever separates the first rows most
     return _Table("", csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 

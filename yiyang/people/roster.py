@@ -7,7 +7,6 @@ choice fields accept the Chinese labels clerks use; we always write the first la
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import unicodedata
@@ -214,7 +213,6 @@ def _instructions(sheet) -> None:
         _("Empty rows are skipped. An empty cell leaves the registry's value unchanged."),
         _("If any row has an error nothing is imported; the error report lists every row, column and reason."),
         _("Importing the same file again changes nothing."),
-        _("Template made on %(date)s.") % {"date": dt.date.today().isoformat()},
     ):
         sheet.append([note])
     for letter, width in zip("ABCDE", (18, 8, 36, 40, 80), strict=True):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -59,7 +59,11 @@ def register_elder(*, acting_user, data: dict, today: dt.date | None = None) -> 
     cleaned = clean_elder(data, acting_user=acting_user, today=today)
     elder = Elder(**cleaned)
     apply_personal_indexes(elder)
-    elder.save()
+    try:
+        with transaction.atomic():
+            elder.save()
+    except IntegrityError:  # a concurrent registration of the same ID number won the race
+        raise ValidationError({"id_number": [_("An elder with this ID number is already registered.")]}) from None
     audit.record(AuditAction.CREATE, actor=acting_user, obj=elder, area_code=elder.area_id, after=_snapshot(elder))
     return elder
 
@@ -148,6 +152,8 @@ def add_contact(elder: Elder, *, acting_user, name: str, relation: str, phone: s
     errors = {}
     if not (name or "").strip():
         errors["name"] = [_("Enter the contact's name.")]
+    elif len(name.strip()) > 64:
+        errors["name"] = [_("The name is longer than 64 characters.")]
     try:
         phone = rules.normalize_phone(phone)
     except ValueError as exc:

@@ -16,8 +16,12 @@ when a response
 
 Unsafe methods are tried on every URL with the other county's keys and a payload aimed at the
 other county (its village code, elder, organisation...): no row of the other county may be created,
-changed or removed. Responses that anonymous visitors get too (public pages) may show public facts
-such as organisation names, never personal data.
+changed or removed.
+
+Codes, organisations and officials of the other county that the official of an unrelated county
+(510705, no records) gets from the same URL too are not counted: they are static text (an example
+row in a template) or public facts. Personal data always counts. A 2xx for the other county's key is
+accepted only when anonymous visitors get the URL too (a public page).
 """
 
 from __future__ import annotations
@@ -445,6 +449,7 @@ class Walk:
     viewer_id: int = 0
     own_names: set[str] = field(default_factory=set)
     own_names_seen: set[str] = field(default_factory=set)
+    disclosures: int = 0  # audited reveals and exports by the viewer, counted by a signal receiver
     _public: dict[str, bool] = field(default_factory=dict)
 
     def fail(self, client_name, method, url, status, problem):
@@ -454,8 +459,6 @@ class Walk:
         if url not in self._public:
             self._public[url] = self.anonymous.get(url).status_code < 300
         return self._public[url]
-
-    disclosures: int = 0  # audited reveals and exports by the viewer, counted by a signal receiver
 
     def on_audit(self, sender, instance, created, **kwargs):
         if created and instance.actor_id == self.viewer_id and instance.action in (AuditAction.REVEAL, AuditAction.EXPORT):

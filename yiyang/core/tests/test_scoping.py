@@ -161,8 +161,6 @@ def test_inactive_and_anonymous_see_nothing(city):
             assert not model.objects.for_user(user).exists(), (user, model)
 
 
-@pytest.mark.xfail(strict=True, reason="AreaQuerySet.for_user and UserQuerySet.for_user (models.py, not edited "
-                   "here) add ancestors / scoped accounts before restrict() checks is_active")
 def test_inactive_official_sees_no_areas_or_accounts(city):
     county = city.user("county_a")
     county.is_active = False

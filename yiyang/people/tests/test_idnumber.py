@@ -188,9 +188,9 @@ def test_non_ascii_decimal_digits_are_rejected():
     # Arabic-Indic digits pass str.isdigit() and int(); accepting them would store a
     # number whose blind index differs from the same person's ASCII number.
     arabic = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
-    with pytest.raises(InvalidIdNumber):
+    with pytest.raises(InvalidIdNumber, match="17 digits followed by a digit or X"):
         parse(KNOWN[:17].translate(arabic) + "X", today=TODAY)
-    with pytest.raises(InvalidIdNumber):
+    with pytest.raises(InvalidIdNumber, match="15-digit ID number contains digits only"):
         parse("110105491231002".translate(arabic), today=TODAY)
 
 

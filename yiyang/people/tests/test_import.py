@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import zipfile
@@ -12,7 +13,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import translation
 
-from yiyang.cli import main
+from yiyang import cli
 from yiyang.conftest import birth_for_age, make_id_number
 from yiyang.core import crypto
 from yiyang.core.errors import PermissionDenied
@@ -61,6 +62,11 @@ def write_csv(path, rows: list[dict | None], headers=HEADERS, encoding="utf-8-si
         for row in rows:
             writer.writerow([(row or {}).get(h, "") for h in headers])
     return path
+
+
+def yiyang(*args) -> int:
+    """Run the command in a copy of the context: it binds its own request context for the audit."""
+    return contextvars.copy_context().run(cli.main, list(args))
 
 
 def counts() -> tuple[int, int, int, int]:
@@ -376,24 +382,24 @@ def test_error_report_lists_every_error(city, tmp_path):
 
 def test_cli_exit_codes_and_error_report(city, tmp_path, capsys):
     good = write_xlsx(tmp_path / "good.xlsx", [person(1), person(2)])
-    assert main(["import", "elders", str(good), "--user", "t-county-a", "--dry-run"]) == 0
+    assert yiyang("import", "elders", str(good), "--user", "t-county-a", "--dry-run") == 0
     assert not Elder.objects.filter(name__startswith="导入老人").exists()
-    assert main(["import", "elders", str(good), "--user", "t-county-a"]) == 0
+    assert yiyang("import", "elders", str(good), "--user", "t-county-a") == 0
     assert "2 new" in capsys.readouterr().out
-    assert main(["import", "elders", str(good), "--user", "t-county-a"]) == 0
+    assert yiyang("import", "elders", str(good), "--user", "t-county-a") == 0
     assert "2 unchanged" in capsys.readouterr().out
     assert AuditEntry.objects.get(action="import").channel == "cli"
 
     bad = write_xlsx(tmp_path / "bad.xlsx", [person(3), person(4, 身份证号="510703")])
-    assert main(["import", "elders", str(bad), "--user", "t-county-a"]) == 1
+    assert yiyang("import", "elders", str(bad), "--user", "t-county-a") == 1
     err = capsys.readouterr().err
     assert "row 3 身份证号" in err
     assert (tmp_path / "bad.errors.xlsx").exists()
     assert not Elder.objects.filter(name="导入老人3").exists()
-    assert main(["import", "elders", str(tmp_path / "missing.xlsx"), "--user", "t-county-a"]) == 1
+    assert yiyang("import", "elders", str(tmp_path / "missing.xlsx"), "--user", "t-county-a") == 1
 
 
 def test_cli_default_user_is_the_city_official(city, tmp_path):
     path = write_csv(tmp_path / "r.csv", [person(1, village="510704001001")])
-    assert main(["import", "elders", str(path)]) == 0
+    assert yiyang("import", "elders", str(path)) == 0
     assert AuditEntry.objects.get(action="import").actor == city.user("city")

@@ -1,1 +1,0 @@
-from yiyang.core.tests.support import fast_password_hashing  # noqa: F401
