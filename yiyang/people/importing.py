@@ -54,6 +54,7 @@ XLSX_MAX_UNCOMPRESSED = 1024**3  # all members together
 XLSX_MAX_RATIO = 100  # uncompressed / compressed, for members over 1 MB
 HEADER_SEARCH_ROWS = 20
 QUERY_BATCH = 5000
+WRITE_CHUNK = 20_000
 
 
 @dataclass(frozen=True)
@@ -258,16 +259,18 @@ def _sheet_rows(sheet) -> Iterator[list]:
 
 
 def _csv_table(data: bytes) -> _Table:
+    """Rows of a CSV in UTF-8 (with or without BOM) or GBK/GB18030, decoded as they are read."""
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            text = data.decode(encoding)
+            sample = data.decode(encoding)[:8192]  # decoding it all proves the encoding
             break
         except UnicodeDecodeError:
             continue
     else:
         raise _file_error(_("The CSV file is neither UTF-8 nor GBK/GB18030 text."))
-    delimiter = max(",\t;", key=text[:8192].count)  # whichever separates the first rows most
-    return _Table("", csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    delimiter = max(",\t;", key=sample.count)  # whichever separates the first rows most
+    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    return _Table("", csv.reader(text, delimiter=delimiter))
 
 
 # --- 2. The header -----------------------------------------------------------------------------
@@ -463,7 +466,8 @@ class _RowCleaner:
         """(number, blind index, birth date, sex, converted) from the ID number, cross-checked."""
         raw = cells.get("id_number", "")
         text = _code(raw)
-        if isinstance(raw, float) or _SCIENTIFIC.match(text):
+        if _SCIENTIFIC.match(text) or (isinstance(raw, (int, float)) and not (raw == int(raw) and raw < 10**15)):
+            # Excel keeps 15 significant digits: an 18-digit number has lost its last ones for good.
             self.fail(row, "id_number", raw, _("The ID number was stored as a number and lost digits: format the "
                                               "column as text and type the number again."))
             return None
@@ -771,17 +775,23 @@ _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _write(plan: _Plan, report: ImportReport, *, acting_user, area: str, today: dt.date) -> None:
-    """Write the plan; the caller's transaction makes it all or nothing."""
+    """Write the plan; the caller's transaction makes it all or nothing.
+
+    New elders go in chunks, each followed by its hardships, contacts and audit
+    entries, so memory stays bounded whatever the file's size.
+    """
     now = timezone.now()
     evidence = (_("Roster import %(file)s") % {"file": report.filename})[:300]
-    related = _RelatedRows(acting_user, now, today, evidence)
-    bulk.insert_rows(Elder, ELDER_FIELDS, related.new_elders(plan.new, bulk.next_id(Elder)))
+    first_id = bulk.next_id(Elder)
+    for start in range(0, len(plan.new), WRITE_CHUNK):
+        related = _RelatedRows(acting_user, now, today, evidence)
+        bulk.insert_rows(Elder, ELDER_FIELDS, related.new_elders(plan.new[start:start + WRITE_CHUNK], first_id + start))
+        related.insert()
     bulk.reset_sequence(Elder)
     _update_elders(plan.changed, now)
+    related = _RelatedRows(acting_user, now, today, evidence)
     related.add_changes(plan.changed)
-    bulk.insert_rows(HardshipStatus, HARDSHIP_FIELDS, related.hardships)
-    bulk.insert_rows(Contact, CONTACT_FIELDS, related.contacts)
-    bulk.insert_rows(AuditEntry, AUDIT_FIELDS, related.audit)
+    related.insert()
     audit.record(AuditAction.IMPORT, actor=acting_user, object_type=Elder._meta.label_lower, label=report.filename,
                  area_code=area, after={"file": report.filename, "sheet": report.sheet, "created": report.created,
                                         "updated": report.updated, "unchanged": report.unchanged,
@@ -845,6 +855,11 @@ class _RelatedRows:
             self.add_related(elder_id, row, row.hardships, 1 if row.contact else None)
             self.add_audit(AuditAction.CREATE, elder_id, row, None, _created_snapshot(row, status, moved))
 
+    def insert(self) -> None:
+        bulk.insert_rows(HardshipStatus, HARDSHIP_FIELDS, self.hardships)
+        bulk.insert_rows(Contact, CONTACT_FIELDS, self.contacts)
+        bulk.insert_rows(AuditEntry, AUDIT_FIELDS, self.audit)
+
     def add_changes(self, changes: list[_Change]) -> None:
         for change in changes:
             self.add_related(change.before.id, change.row, change.hardships, change.contact_priority)
@@ -869,8 +884,8 @@ ELDER_TYPE = Elder._meta.label_lower
 def _created_snapshot(row: _Row, status: str, moved: dt.date | None) -> dict:
     """What services.py records for a new elder (masked), plus what the import added."""
     after = {
-        "name": row.name, "id_number": mask_id_number(row.number), "birth_date": row.birth_date.isoformat(),
-        "sex": row.sex, "phone": mask_phone(row.phone or ""), "area": row.area_code, "address": row.address or "",
+        "name": row.name, "id_number": _masked(mask_id_number, row.number), "birth_date": row.birth_date.isoformat(),
+        "sex": row.sex, "phone": _masked(mask_phone, row.phone), "area": row.area_code, "address": row.address or "",
         "latitude": None, "longitude": None, "hukou_area_code": row.hukou_area_code or "",
         "living_arrangement": row.living_arrangement or "", "status": status, "death_date": _iso(row.death_date),
         "moved_away_date": _iso(moved), "moved_to": "", "chronic_conditions": "", "family_doctor": "",
@@ -885,10 +900,15 @@ def _changed_snapshots(change: _Change) -> tuple[dict, dict]:
     old = {"name": before.name, "area": before.area_code, "address": before.address,
            "hukou_area_code": before.hukou_area_code, "living_arrangement": before.living_arrangement,
            "status": before.status, "death_date": _iso(before.death_date), "moved_away_date": _iso(before.moved_away_date),
-           "phone": mask_phone(crypto.decrypt(before.phone_sealed)) if "phone" in change.fields and before.phone_sealed else ""}
-    after = {key: mask_phone(value) if key == "phone" else _iso(value) for key, value in change.fields.items()}
+           "phone": _masked(mask_phone, crypto.decrypt(before.phone_sealed)) if "phone" in change.fields and before.phone_sealed else ""}
+    after = {key: _masked(mask_phone, value) if key == "phone" else _iso(value) for key, value in change.fields.items()}
     related = _related_snapshot(change.row, change.hardships, change.contact_priority is not None)
     return {key: old[key] for key in change.fields}, after | related
+
+
+def _masked(mask, value: str | None) -> str:
+    """A sensitive value as audit.snapshot records it: masked, with a keyed fingerprint."""
+    return f"{mask(value)} #{audit.fingerprint(value)}" if value else ""
 
 
 def _related_snapshot(row: _Row, hardships, contact_added: bool) -> dict:

@@ -15,10 +15,10 @@ from django.utils import translation
 
 from yiyang import cli
 from yiyang.conftest import birth_for_age, make_id_number
-from yiyang.core import crypto
+from yiyang.core import audit, crypto
 from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditEntry
-from yiyang.people import services
+from yiyang.people import importing, services
 from yiyang.people.importing import error_report_xlsx, import_roster
 from yiyang.people.models import Contact, Elder, HardshipStatus
 from yiyang.people.roster import COLUMNS, roster_template_xlsx
@@ -103,7 +103,7 @@ def test_xlsx_import_creates_encrypted_audited_elders(city, tmp_path):
     assert dead.status == "deceased" and dead.death_date.isoformat() == "2024-01-05"
 
     entry = AuditEntry.objects.get(action="create", object_type="people.elder", object_id=str(elder.pk))
-    assert entry.actor == user and entry.after["id_number"] == elder.id_number_masked
+    assert entry.actor == user and entry.after["id_number"] == f"{elder.id_number_masked} #{audit.fingerprint(elder.id_number)}"
     assert {k: v for k, v in entry.after.items() if k not in ("hardships", "contact")} == services._snapshot(elder)
     assert entry.after["contact"]["phone"] == "137****0001"
     batch = AuditEntry.objects.get(action="import")
@@ -139,8 +139,21 @@ def test_reimport_changes_nothing_and_changed_rows_update(city, tmp_path):
     assert (elder.phone, elder.address) == ("13911112222", "新地址8号")
     assert elder.hardships.filter(category="tekun", end_date__isnull=True).exists()
     entry = AuditEntry.objects.filter(action="update", object_id=str(elder.pk)).get()
-    assert entry.before == {"phone": "139****0002", "address": "导入路2号"}
-    assert entry.after == {"phone": "139****2222", "address": "新地址8号", "hardships": ["tekun"]}
+    old, new = (f"{phone[:3]}****{phone[-4:]} #{audit.fingerprint(phone)}" for phone in ("13900000002", "13911112222"))
+    assert entry.before == {"phone": old, "address": "导入路2号"}
+    assert entry.after == {"phone": new, "address": "新地址8号", "hardships": ["tekun"]}
+
+
+def test_large_files_are_written_in_chunks(city, tmp_path, monkeypatch):
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 2)
+    rows = [person(n, 紧急联系人=f"联系人{n}", 困难类别="特困" if n % 2 else "空巢") for n in range(1, 6)]
+    report = import_roster(write_xlsx(tmp_path / "r.xlsx", rows), acting_user=city.user("county_a"))
+    assert report.ok and report.created == 5
+    for n in range(1, 6):
+        elder = Elder.objects.get(name=f"导入老人{n}")
+        assert elder.contacts.get().name == f"联系人{n}"
+        assert list(elder.hardships.values_list("category", flat=True)) == ["tekun" if n % 2 else "empty_nest"]
+        assert AuditEntry.objects.get(action="create", object_id=str(elder.pk)).object_label == elder.name
 
 
 def test_empty_cells_keep_registry_values(city, tmp_path):
@@ -260,12 +273,14 @@ def test_sex_and_birth_date_are_cross_checked(city, tmp_path):
                                 (3, "出生日期", "The birth date does not match the ID number.")]
 
 
-def test_id_number_stored_as_excel_number_is_rejected(city, tmp_path):
-    row = person(1)
-    row["身份证号"] = int(row["身份证号"][:17] + "1")  # an 18-digit number: Excel keeps 15 digits
-    report = import_roster(write_xlsx(tmp_path / "r.xlsx", [row]), acting_user=city.user("county_a"))
+def test_id_number_stored_as_excel_number_is_rejected_unless_exact(city, tmp_path):
+    legacy = make_id_number("510703", birth_for_age(80), 130, "F")
+    rows = [person(1, 身份证号=int(person(1)["身份证号"][:17] + "1")),  # 18 digits: Excel keeps 15
+            person(2, 身份证号=int(legacy[:6] + legacy[8:17]))]  # a 15-digit number is exact
+    report = import_roster(write_xlsx(tmp_path / "r.xlsx", rows), acting_user=city.user("county_a"))
     assert [(e.row, e.column) for e in report.errors] == [(2, "身份证号")]
     assert "stored as a number" in report.errors[0].message
+    assert import_roster(write_xlsx(tmp_path / "legacy.xlsx", rows[1:]), acting_user=city.user("county_a")).created == 1
 
 
 # --- the file as a whole -----------------------------------------------------------------------
@@ -312,6 +327,26 @@ def test_header_below_a_title_row(city, tmp_path):
     book.save(tmp_path / "r.xlsx")
     report = import_roster(tmp_path / "r.xlsx", acting_user=city.user("county_a"))
     assert report.header_row == 3 and [e.row for e in report.errors] == [5]
+
+
+def test_table_starting_in_column_b_keeps_row_numbers(city, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for offset, row in enumerate([{h: h for h in HEADERS}, person(1), person(2, 联系电话="1")]):
+        for column, heading in enumerate(HEADERS, start=2):
+            sheet.cell(row=3 + offset, column=column, value=row.get(heading))
+    book.save(tmp_path / "r.xlsx")
+    report = import_roster(tmp_path / "r.xlsx", acting_user=city.user("county_a"))
+    assert report.header_row == 3 and [(e.row, e.column) for e in report.errors] == [(5, "联系电话")]
+
+
+def test_legacy_15_digit_id_number_is_converted(city, tmp_path):
+    number = make_id_number("510703", birth_for_age(80), 120)
+    legacy = number[:6] + number[8:17]
+    report = import_roster(write_csv(tmp_path / "r.csv", [person(1, 身份证号=legacy)]), acting_user=city.user("county_a"))
+    assert report.ok, messages(report)
+    elder = Elder.objects.get(name="导入老人1")
+    assert elder.id_number == number and elder.id_converted_from_15
 
 
 @override_settings(IMPORT_MAX_BYTES=1000)
