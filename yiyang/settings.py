@@ -130,8 +130,8 @@ SESSION_COOKIE_AGE = 8 * 3600
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
 X_FRAME_OPTIONS = "DENY"
 
-# Uploaded rosters: files above this are refused before parsing.
-IMPORT_MAX_BYTES = int(env("YIYANG_IMPORT_MAX_BYTES", str(20 * 1024 * 1024)) or 0)
+# Uploaded rosters: files above this are refused before parsing (40 MB holds ~280,000 CSV rows).
+IMPORT_MAX_BYTES = int(env("YIYANG_IMPORT_MAX_BYTES", str(40 * 1024 * 1024)) or 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

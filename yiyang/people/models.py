@@ -53,14 +53,16 @@ class Elder(models.Model):
 
     name = models.CharField(_("name"), max_length=64, db_index=True)
     id_number = EncryptedTextField(_("ID number"))
-    id_index = models.CharField(max_length=32, unique=True, editable=False)
-    id_last4_index = models.CharField(max_length=32, db_index=True, editable=False)
+    id_index = models.CharField(max_length=32, editable=False)
+    id_last4_index = models.CharField(max_length=32, editable=False)
     id_converted_from_15 = models.BooleanField(_("converted from a 15-digit number"), default=False)
     birth_date = models.DateField(_("birth date"), db_index=True)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     phone = EncryptedTextField(_("phone"), blank=True)
-    phone_index = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
-    area = models.ForeignKey("areas.Area", verbose_name=_("village"), to_field="code", db_column="area_code", on_delete=models.PROTECT, related_name="+")
+    phone_index = models.CharField(max_length=32, blank=True, editable=False)
+    # Indexed by elder_area_status (area first): a second index on area alone only slows writes.
+    area = models.ForeignKey("areas.Area", verbose_name=_("village"), to_field="code", db_column="area_code",
+                             on_delete=models.PROTECT, related_name="+", db_index=False)
     address = models.CharField(_("current address"), max_length=200, blank=True)
     latitude = models.FloatField(_("latitude"), null=True, blank=True)
     longitude = models.FloatField(_("longitude"), null=True, blank=True)
@@ -93,8 +95,15 @@ class Elder(models.Model):
             ("import_elders", "Can import elder rosters"),
             ("export_elders", "Can export elder lists"),
         ]
-        indexes = [models.Index(fields=["area", "status"], name="elder_area_status")]
+        # Blind indexes are matched exactly: plain b-tree indexes declared here, because
+        # db_index/unique on a CharField also builds a LIKE index on PostgreSQL.
+        indexes = [
+            models.Index(fields=["area", "status"], name="elder_area_status"),
+            models.Index(fields=["id_last4_index"], name="elder_id_last4"),
+            models.Index(fields=["phone_index"], name="elder_phone"),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["id_index"], name="elder_id_number_unique"),
             models.CheckConstraint(
                 condition=(Q(status="deceased", death_date__isnull=False) | (~Q(status="deceased") & Q(death_date__isnull=True))),
                 name="elder_death_date_iff_deceased",
@@ -192,7 +201,7 @@ class Contact(models.Model):
     name = models.CharField(_("name"), max_length=64)
     relation = models.CharField(_("relation"), max_length=16, choices=Relation.choices)
     phone = EncryptedTextField(_("phone"), blank=True)
-    phone_index = models.CharField(max_length=32, blank=True, db_index=True, editable=False)
+    phone_index = models.CharField(max_length=32, blank=True, editable=False)
     is_guardian = models.BooleanField(_("guardian"), default=False)
     is_emergency = models.BooleanField(_("emergency contact"), default=True)
     lives_together = models.BooleanField(_("lives in the same household"), default=False)
@@ -205,6 +214,7 @@ class Contact(models.Model):
         verbose_name = _("contact")
         verbose_name_plural = _("contacts")
         ordering = ["priority", "id"]
+        indexes = [models.Index(fields=["phone_index"], name="contact_phone")]
 
     def __str__(self):
         return f"{self.name}（{self.get_relation_display()}）"
