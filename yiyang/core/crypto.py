@@ -18,6 +18,8 @@ from functools import lru_cache
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 class DecryptionError(Exception):
@@ -39,10 +41,25 @@ def _keyring(keys: tuple[str, ...], index_secret: str) -> tuple[list[tuple[str, 
     return ring, hmac.new(_derive(index_secret, "index"), digestmod=hashlib.sha256)
 
 
+_current_ring = None
+
+
 def keyring():
-    if not settings.DATA_KEYS:
-        raise RuntimeError("YIYANG_DATA_KEY is not set")
-    return _keyring(tuple(settings.DATA_KEYS), settings.INDEX_KEY or settings.DATA_KEYS[-1])
+    """The configured keys, read from settings once (bulk imports call this per value)."""
+    global _current_ring
+    if _current_ring is None:
+        if not settings.DATA_KEYS:
+            raise RuntimeError("YIYANG_DATA_KEY is not set")
+        _current_ring = _keyring(tuple(settings.DATA_KEYS), settings.INDEX_KEY or settings.DATA_KEYS[-1])
+    return _current_ring
+
+
+@receiver(setting_changed)
+def _forget_keys(setting, **kwargs):
+    """Tests (and key rotation drills) override the keys: read them again."""
+    global _current_ring
+    if setting in ("DATA_KEYS", "INDEX_KEY"):
+        _current_ring = None
 
 
 def encrypt(plaintext: str) -> str:

@@ -47,7 +47,7 @@ class AuditEntry(models.Model):
     object_type = models.CharField(_("object type"), max_length=64)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_label = models.CharField(_("object"), max_length=200, blank=True)
-    area_code = models.CharField(_("area code"), max_length=12, blank=True, db_index=True)
+    area_code = models.CharField(_("area code"), max_length=12, blank=True)
     before = models.JSONField(_("before"), null=True, blank=True)
     after = models.JSONField(_("after"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
@@ -62,7 +62,12 @@ class AuditEntry(models.Model):
         verbose_name = _("audit entry")
         verbose_name_plural = _("audit log")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["object_type", "object_id"])]
+        # Scoping reads area codes by range (core.scoping), so a plain b-tree index serves;
+        # db_index on a CharField would add an unused LIKE index to every audited write.
+        indexes = [
+            models.Index(fields=["object_type", "object_id"]),
+            models.Index(fields=["area_code"], name="audit_area_code"),
+        ]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_label}"
