@@ -35,10 +35,12 @@ def _model(label: str):
 
 
 def _field_label(model, name: str) -> str:
+    """The field's verbose name; keys that are not fields (counts, relations) read as written."""
     try:
-        return str(model._meta.get_field(name).verbose_name) if model else name
+        field = model._meta.get_field(name) if model else None
     except FieldDoesNotExist:
         return name
+    return str(getattr(field, "verbose_name", name)) if field else name
 
 
 class AuditTable(tables.Table):
