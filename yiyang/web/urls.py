@@ -11,4 +11,6 @@ urlpatterns = [
     path("areas/", include("yiyang.areas.urls")),
     path("audit/", include("yiyang.core.urls")),
     path("accounts/", include("yiyang.accounts.urls")),
+    path("assessments/", include("yiyang.assessments.urls")),
+    path("benefits/", include("yiyang.benefits.urls")),
 ]
