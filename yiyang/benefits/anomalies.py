@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.utils.translation import gettext as _
+
 from yiyang.people import idnumber
 
 from .models import PaymentLine, Programme, Tier
@@ -46,17 +48,17 @@ def monthly_anomalies(*, user, programme_code: str, month: dt.date) -> dict[str,
     for line in lines.iterator(chunk_size=5000):
         elder = line.elder
         if elder.status == "deceased" and elder.death_date and elder.death_date < month:
-            finding("paid_after_death", line, f"died {elder.death_date.isoformat()}")
+            finding("paid_after_death", line, _("died %(date)s") % {"date": elder.death_date.isoformat()})
         if elder.status == "moved_away":
-            finding("paid_after_move", line, f"moved to {elder.moved_to or '?'}")
+            finding("paid_after_move", line, _("moved to %(place)s") % {"place": elder.moved_to or "?"})
         if elder.area_id != line.area_code:
-            finding("village_changed", line, f"now in {elder.area_id}")
+            finding("village_changed", line, _("now in %(code)s") % {"code": elder.area_id})
         try:
             derived = idnumber.parse(elder.id_number).birth_date
         except ValueError:
             derived = None
         if derived != elder.birth_date:
-            finding("age_inconsistent", line, "birth date differs from the ID number")
+            finding("age_inconsistent", line, _("birth date differs from the ID number"))
         before = previous.get(line.elder_id)
         if before is not None and before in order and line.tier in order:
             step = order[line.tier] - order[before]

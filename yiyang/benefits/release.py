@@ -61,6 +61,8 @@ def release(run: PayrollRun, *, acting_user) -> PayrollRun:
     if run.status != PayrollRun.Status.COMPUTED:
         raise RuleError(_("the run is already %(status)s") % {"status": run.get_status_display()})
     totals = county_totals(run)
+    if not totals:
+        raise RuleError(_("the run has no payments to release"))
     approved = {a.county_code: (a.line_count, a.total_fen) for a in run.approvals.all()}
     missing = sorted(c for c in totals if c not in approved)
     if missing:

@@ -63,3 +63,10 @@ def test_released_runs_cannot_be_approved_or_released_again(city_run, city):
 def test_county_without_lines_cannot_approve(city_run, city):
     with pytest.raises(RuleError, match="no payments"):
         release.approve_county(city_run, county_code="510705", acting_user=city.user("city"))
+
+
+def test_a_run_without_payments_cannot_be_released(gaoling, city):
+    run = services.run_payroll(programme_code="gaoling", month=MONTH, area_code="510705", today=TODAY).run
+    assert run.line_count == 0
+    with pytest.raises(RuleError, match="no payments"):
+        release.release(run, acting_user=city.user("city"))
