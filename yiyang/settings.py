@@ -132,6 +132,8 @@ X_FRAME_OPTIONS = "DENY"
 
 # Uploaded rosters: files above this are refused before parsing (40 MB holds ~280,000 CSV rows).
 IMPORT_MAX_BYTES = int(env("YIYANG_IMPORT_MAX_BYTES", str(40 * 1024 * 1024)) or 0)
+# Documents attached to subsidy applications (PDF, JPEG, PNG).
+BENEFIT_DOCUMENT_MAX_BYTES = int(env("YIYANG_BENEFIT_DOCUMENT_MAX_BYTES", str(5 * 1024 * 1024)) or 0)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 

@@ -54,6 +54,9 @@ _OFFICIAL = (
     | _BENEFITS_READ
 )
 _PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll"}
+# Benefit applications: officials file them on an elder's behalf and review them at their level.
+_APPLY = {"benefits.view_application", "benefits.add_application", "benefits.view_entitlement"}
+_APPLY_REVIEW = _APPLY | {"benefits.review_application"}
 # Ability assessment: request (add), assign assessors, record (assessors), review (county/township);
 # qualifications and settings (city/county).
 _ASSESS_REQUEST = {"assessments.view_assessment", "assessments.add_assessment"}
@@ -62,10 +65,12 @@ _ASSESS_REVIEW = _ASSESS_MANAGE | {"assessments.review_assessment"}
 _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmentpolicy"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS),
-    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS),
-    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW),
-    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST),
+    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
+                                  | _APPLY_REVIEW),
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
+                                    | _APPLY_REVIEW),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW),
+    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW),
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
@@ -73,7 +78,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CAREGIVER: frozenset({"areas.view_area"}),
     Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"}),
     Role.VOLUNTEER: frozenset({"areas.view_area"}),
-    Role.ELDER: frozenset({"people.view_elder"} | _ASSESS_REQUEST),
+    Role.ELDER: frozenset({"people.view_elder"} | _ASSESS_REQUEST | _APPLY),
 }
 
 # Which roles an official may hand out: never one wider than their own.

@@ -6,6 +6,7 @@ from yiyang.accounts.api import UserViewSet
 from yiyang.areas.api import AreaViewSet
 from yiyang.assessments.api import AssessmentViewSet, ScoreView
 from yiyang.benefits.api import (
+    ApplicationViewSet,
     PayrollAnomaliesView,
     PayrollRunViewSet,
     PayrollSummaryView,
@@ -27,6 +28,7 @@ router.register("users", UserViewSet, basename="user")
 router.register("audit", AuditEntryViewSet, basename="auditentry")
 router.register("benefits/programmes", ProgrammeViewSet, basename="programme")
 router.register("benefits/payroll-runs", PayrollRunViewSet, basename="payrollrun")
+router.register("benefits/applications", ApplicationViewSet, basename="benefitapplication")
 # The explicit "assessments/score" path below comes before the router and the viewset's ids are digits.
 router.register("assessments", AssessmentViewSet, basename="assessment")
 

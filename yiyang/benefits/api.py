@@ -1,17 +1,30 @@
-"""Benefits API: programmes, payroll runs, and the monthly payroll summary."""
+"""Benefits API: programmes, payroll runs, the monthly payroll summary, and applications."""
 
+import django_filters
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import serializers
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet
+from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet, ScopedViewSetMixin
 
-from . import anomalies, rules, services
-from .models import PaymentLine, PayrollRun, Programme, Tier
+from . import anomalies, applications, rules, services
+from .applications_rules import Action
+from .models import (
+    Application,
+    ApplicationDocument,
+    ApplicationReview,
+    DocumentKind,
+    PaymentLine,
+    PayrollRun,
+    Programme,
+    Tier,
+)
 
 
 class TierSerializer(serializers.ModelSerializer):
@@ -95,3 +108,145 @@ class PayrollAnomaliesView(APIView):
         if not code or not Programme.objects.filter(code=code).exists():
             raise ValidationError({"programme": [_("Give an existing programme code, e.g. ?programme=gaoling.")]})
         return Response(anomalies.monthly_anomalies(user=request.user, programme_code=code, month=first))
+
+
+# --- applications: /api/v1/benefits/applications/ -------------------------------------------
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    uploaded_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = ApplicationDocument
+        fields = ["id", "kind", "content_type", "size", "uploaded_by", "uploaded_at"]
+
+
+class ReviewHistorySerializer(serializers.ModelSerializer):
+    actor = serializers.StringRelatedField()
+
+    class Meta:
+        model = ApplicationReview
+        fields = ["actor", "level", "action", "from_status", "to_status", "reason", "at"]
+
+
+class ApplicationSerializer(serializers.ModelSerializer):
+    programme = serializers.CharField(source="programme.code")
+    elder_name = serializers.CharField(source="elder.name")
+    area_code = serializers.CharField(source="elder.area_id")
+    submitted_by = serializers.StringRelatedField()
+    requested_start_month = serializers.DateField(format="%Y-%m")
+    payment_start_month = serializers.SerializerMethodField()
+    documents = DocumentSerializer(many=True)
+    reviews = ReviewHistorySerializer(many=True)
+
+    class Meta:
+        model = Application
+        fields = ["id", "programme", "elder", "elder_name", "area_code", "submitted_by", "channel", "status",
+                  "requested_start_month", "submitted_at", "decided_at", "approved_on", "publicity_ends",
+                  "payment_start_month", "return_reason", "reject_reason", "documents", "reviews"]
+        read_only_fields = fields
+
+    def get_payment_start_month(self, obj) -> str | None:
+        entitlement = getattr(obj, "entitlement", None) if obj.status == Application.Status.APPROVED else None
+        return f"{entitlement.start_month:%Y-%m}" if entitlement else None
+
+
+class ApplyRequest(serializers.Serializer):
+    elder = serializers.IntegerField()
+    programme = serializers.CharField(help_text="programme code")
+    requested_start_month = serializers.CharField(help_text="YYYY-MM")
+
+
+class DocumentRequest(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=DocumentKind.choices)
+    file = serializers.FileField()
+
+
+class DecisionRequest(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[(a.value, a.label) for a in (Action.APPROVE, Action.RETURN, Action.REJECT)])
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+class WithdrawRequest(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+
+def _valid(serializer_class, data) -> dict:
+    form = serializer_class(data=data)
+    form.is_valid(raise_exception=True)
+    return form.validated_data
+
+
+class ApplicationFilter(django_filters.FilterSet):
+    """Plain values, not choice lists: a model choice filter would list every elder in the browsable API."""
+
+    programme = django_filters.CharFilter(field_name="programme__code")
+    elder = django_filters.NumberFilter(field_name="elder_id")
+
+    class Meta:
+        model = Application
+        fields = ["status", "programme", "elder"]
+
+
+class ApplicationViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Benefit applications in the caller's jurisdiction (a portal account: its linked elders).
+
+    ``POST`` (multipart) files one: ``elder``, ``programme``, ``requested_start_month`` (YYYY-MM) and one
+    file per document, the field named by its kind (``id_card``, ``hukou_book``, …). Errors name the field.
+    """
+
+    base_queryset = Application.objects.select_related("programme", "elder", "submitted_by", "entitlement").prefetch_related(
+        "documents__uploaded_by", "reviews__actor")
+    serializer_class = ApplicationSerializer
+    filterset_class = ApplicationFilter
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    lookup_value_regex = r"\d+"
+
+    def _show(self, application, code=status.HTTP_200_OK):
+        fresh = self.get_queryset().get(pk=application.pk)
+        return Response(ApplicationSerializer(fresh, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(request=ApplyRequest, responses={201: ApplicationSerializer})
+    def create(self, request):
+        data = _valid(ApplyRequest, request.data)
+        try:
+            month = rules.parse_month(data["requested_start_month"])
+        except rules.RuleError as exc:
+            raise ValidationError({"requested_start_month": [str(exc)]}) from exc
+        unknown = sorted(name for name in request.FILES if name not in DocumentKind.values)
+        if unknown:
+            raise ValidationError({name: [_("Unknown document kind “%(kind)s”.") % {"kind": name}] for name in unknown})
+        documents = [(kind, upload) for kind in request.FILES for upload in request.FILES.getlist(kind)]
+        application = applications.submit_application(
+            acting_user=request.user, elder_id=data["elder"], programme_code=data["programme"],
+            requested_start_month=month, documents=documents)
+        return self._show(application, status.HTTP_201_CREATED)
+
+    @extend_schema(request=DocumentRequest, responses={201: DocumentSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def documents(self, request, pk=None):
+        """Attach a document (multipart ``kind`` and ``file``) to an open application."""
+        data = _valid(DocumentRequest, request.data)
+        document = applications.add_document(self.get_object(), acting_user=request.user, kind=data["kind"],
+                                             file=data["file"])
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DecisionRequest, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def review(self, request, pk=None):
+        """Approve, return or reject at your level (village → township → county); a reason for return or reject."""
+        data = _valid(DecisionRequest, request.data)
+        return self._show(applications.review(self.get_object(), decision=data["decision"], reason=data["reason"],
+                                              acting_user=request.user))
+
+    @extend_schema(request=None, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def resubmit(self, request, pk=None):
+        """Send a returned application back to the village stage."""
+        return self._show(applications.resubmit(self.get_object(), acting_user=request.user))
+
+    @extend_schema(request=WithdrawRequest, responses={200: ApplicationSerializer})
+    @action(detail=True, methods=["post"], permission_classes=[IsAuthenticated])
+    def withdraw(self, request, pk=None):
+        data = _valid(WithdrawRequest, request.data)
+        return self._show(applications.withdraw(self.get_object(), acting_user=request.user, reason=data["reason"]))

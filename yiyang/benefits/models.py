@@ -12,6 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from yiyang.core.scoping import ScopedManager, ScopedQuerySet, ScopePolicy, area_prefix_q
 
+from .applications_rules import OPEN_STATUSES, Action, Level, Status
+
 
 class ProgrammeQuerySet(ScopedQuerySet):
     def for_user(self, user):
@@ -49,6 +51,8 @@ class Programme(models.Model):
     hukou_required = models.BooleanField(_("local hukou required"), default=False)
     publicity_days = models.PositiveSmallIntegerField(_("public notice days (公示)"), default=0)
     back_pay = models.BooleanField(_("back-pay for late approval"), default=False)
+    required_documents = models.JSONField(_("documents an application must carry"), default=list, blank=True,
+                                          help_text=_("Document kinds, e.g. [\"id_card\", \"hukou_book\"]."))
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ProgrammeQuerySet.as_manager()
@@ -145,6 +149,7 @@ class PaymentLine(models.Model):
         indexes = [models.Index(fields=["programme", "month", "area_code"], name="payment_month_area")]
         constraints = [
             models.UniqueConstraint(fields=["programme", "elder", "month"], condition=Q(kind="regular"), name="payment_once_per_month"),
+            models.UniqueConstraint(fields=["programme", "elder", "month"], condition=Q(kind="back_pay"), name="payment_back_pay_once"),
             models.CheckConstraint(condition=~Q(kind="regular") | Q(amount_fen__gt=0), name="payment_regular_positive"),
         ]
 
@@ -172,3 +177,143 @@ class PayrollApproval(models.Model):
 
     def __str__(self):
         return f"{self.run} {self.county_code}"
+
+
+class Application(models.Model):
+    """A request to join an application programme, reviewed village → township → county."""
+
+    class Channel(models.TextChoices):
+        PORTAL = "portal", _("online by the elder or family")
+        CLERK = "clerk", _("by an official on the elder's behalf")
+
+    Status = Status
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="applications")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT, related_name="benefit_applications")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("submitted by"), on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.SUBMITTED)
+    requested_start_month = models.DateField(_("payment asked from (month)"))
+    submitted_at = models.DateTimeField(_("submitted at"), auto_now_add=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    approved_on = models.DateField(_("approved on"), null=True, blank=True)
+    publicity_ends = models.DateField(_("public notice ends"), null=True, blank=True)
+    return_reason = models.CharField(_("reason for return"), max_length=500, blank=True)
+    reject_reason = models.CharField(_("reason for rejection"), max_length=500, blank=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("benefit application")
+        verbose_name_plural = _("benefit applications")
+        ordering = ["-submitted_at", "-id"]
+        permissions = [("review_application", "Can review benefit applications")]
+        constraints = [
+            models.UniqueConstraint(fields=["elder", "programme"], condition=Q(status__in=sorted(OPEN_STATUSES)),
+                                    name="application_one_open"),
+            models.CheckConstraint(condition=~Q(status="approved") | Q(approved_on__isnull=False, publicity_ends__isnull=False),
+                                   name="application_approved_dates"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.elder_id} {self.status}"
+
+
+class DocumentKind(models.TextChoices):
+    ID_CARD = "id_card", _("identity card")
+    HUKOU_BOOK = "hukou_book", _("household register (户口簿)")
+    DISABILITY_CERTIFICATE = "disability_certificate", _("disability certificate")
+    INCOME_PROOF = "income_proof", _("proof of income")
+    ASSESSMENT_REPORT = "assessment_report", _("ability assessment report")
+    OTHER = "other", _("other")
+
+
+class ApplicationDocument(models.Model):
+    """An uploaded supporting document; its type is checked by content, stored under a generated name."""
+
+    application = models.ForeignKey(Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("kind"), max_length=24, choices=DocumentKind.choices)
+    file = models.FileField(_("file"), upload_to="benefit-docs/%Y/%m/")
+    content_type = models.CharField(_("type"), max_length=32)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="application__elder__area", elder="application__elder")
+
+    class Meta:
+        verbose_name = _("application document")
+        verbose_name_plural = _("application documents")
+        ordering = ["application", "kind", "id"]
+
+    def __str__(self):
+        return f"{self.application_id} {self.kind}"
+
+
+class ApplicationReview(models.Model):
+    """One step in an application's history: who did what, at which level, and why."""
+
+    application = models.ForeignKey(Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="reviews")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+")
+    level = models.CharField(_("level"), max_length=12, choices=Level.choices)
+    action = models.CharField(_("decision"), max_length=12, choices=Action.choices)
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="application__elder__area", elder="application__elder")
+
+    class Meta:
+        verbose_name = _("application review")
+        verbose_name_plural = _("application reviews")
+        ordering = ["application", "at", "id"]
+
+    def __str__(self):
+        return f"{self.application_id} {self.action} {self.level}"
+
+
+class Entitlement(models.Model):
+    """An elder's membership of a programme from a month on: what the payroll of application programmes pays."""
+
+    class Source(models.TextChoices):
+        APPLICATION = "application", _("approved application")
+        AUTOMATIC = "automatic", _("automatic from the registry")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("active")
+        SUSPENDED = "suspended", _("suspended")
+        STOPPED = "stopped", _("stopped")
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="entitlements")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT, related_name="entitlements")
+    application = models.OneToOneField(Application, verbose_name=_("application"), null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="entitlement")
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    start_month = models.DateField(_("paid from (month)"))
+    end_month = models.DateField(_("paid until (month)"), null=True, blank=True)
+    back_pay_from = models.DateField(_("back-paid from (month)"), null=True, blank=True,
+                                     help_text=_("Months from here to the start month are back-paid once."))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("entitlement")
+        verbose_name_plural = _("entitlements")
+        ordering = ["programme", "elder", "-start_month"]
+        indexes = [models.Index(fields=["programme", "status", "start_month"], name="entitlement_payroll")]
+        constraints = [
+            models.UniqueConstraint(fields=["elder", "programme"], condition=Q(status="active"), name="entitlement_one_active"),
+            models.CheckConstraint(condition=Q(end_month__isnull=True) | Q(end_month__gte=models.F("start_month")), name="entitlement_dates"),
+            models.CheckConstraint(condition=Q(back_pay_from__isnull=True) | Q(back_pay_from__lt=models.F("start_month")),
+                                   name="entitlement_back_pay_before_start"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.elder_id} {self.start_month:%Y-%m}"

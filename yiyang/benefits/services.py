@@ -16,8 +16,9 @@ from yiyang.core.models import AuditAction
 from yiyang.core.scoping import AREA_CODE_LENGTH, code_in_scope
 from yiyang.people.models import Elder
 
+from . import applications_rules as app_rules
 from . import rules
-from .models import PaymentLine, PayrollRun, Programme, Tier
+from .models import Entitlement, PaymentLine, PayrollRun, Programme, Tier
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,17 @@ def _check_request(programme: Programme, month: dt.date, area_code: str, acting_
             raise PermissionDenied(_("Area %(code)s is outside your jurisdiction.") % {"code": area_code})
 
 
-def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
+def _insert_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec], *, month: dt.date,
+                  kind: str, entitled_sql: str = "", entitled_params: tuple = ()) -> None:
     """One INSERT … SELECT: ages become birth-date cut-offs, so the database does the work.
 
-    Lines already paid by a released run are skipped by the partial unique index
-    (ON CONFLICT … DO NOTHING); a NOT EXISTS on the table being filled would rescan
-    every freshly inserted row on PostgreSQL and turn quadratic.
+    ``entitled_sql`` joins the entitlement table for application programmes; an
+    automatic programme pays straight from the registry. Lines already paid by a
+    released run are skipped by the partial unique index (ON CONFLICT … DO NOTHING);
+    a NOT EXISTS on the table being filled would rescan every freshly inserted row
+    on PostgreSQL and turn quadratic.
     """
-    month, end = run.month, rules.last_day(run.month)
+    end = rules.last_day(month)
     ordered = sorted(tiers, key=lambda t: t.min_age, reverse=True)
     tier_case = " ".join("WHEN e.birth_date <= %s THEN %s" for _ in ordered)
     params_tier = [p for t in ordered for p in (rules.birth_cutoff(end, t.min_age), t.label)]
@@ -65,23 +69,25 @@ def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rul
     youngest = min(t.min_age for t in tiers)
     oldest_cap = next((t.max_age for t in ordered[:1] if t.max_age is not None), None)
     low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
+    kind = PaymentLine.Kind(kind).value  # a fixed literal: the ON CONFLICT predicate must match the index's
     sql = f"""
         INSERT INTO {PaymentLine._meta.db_table}
             (run_id, programme_id, elder_id, month, kind, tier, amount_fen, area_code)
-        SELECT %s, %s, e.id, %s, 'regular',
+        SELECT %s, %s, e.id, %s, '{kind}',
                CASE {tier_case} END,
                CASE {tier_case} END,
                e.area_code
-        FROM {Elder._meta.db_table} e
+        FROM {Elder._meta.db_table} e {entitled_sql}
         WHERE e.area_code >= %s AND e.area_code <= %s
           AND e.birth_date <= %s
           {"AND e.birth_date > %s" if oldest_cap is not None else ""}
           AND e.status <> 'moved_away'
           AND (e.death_date IS NULL OR e.death_date >= %s)
           {"AND e.hukou_area_code LIKE %s" if programme.hukou_required else ""}
-        ON CONFLICT (programme_id, elder_id, month) WHERE kind = 'regular' DO NOTHING
+        ON CONFLICT (programme_id, elder_id, month) WHERE kind = '{kind}' DO NOTHING
     """
-    params = [run.pk, programme.pk, month, *params_tier, *params_amount, low, high, rules.birth_cutoff(end, youngest)]
+    params = [run.pk, programme.pk, month, *params_tier, *params_amount, *entitled_params, low, high,
+              rules.birth_cutoff(end, youngest)]
     if oldest_cap is not None:
         params.append(rules.birth_cutoff(end, oldest_cap + 1))
     params.append(month)
@@ -89,6 +95,32 @@ def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rul
         params.append(programme.area_id + "%")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+
+
+def _insert_entitled_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
+    """Application programmes pay elders whose active entitlement covers the month."""
+    entitled_sql = f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
+        AND en.status = 'active' AND en.start_month <= %s AND (en.end_month IS NULL OR en.end_month >= %s)"""
+    _insert_lines(run, programme, tiers, month=run.month, kind=PaymentLine.Kind.REGULAR, entitled_sql=entitled_sql,
+                  entitled_params=(programme.pk, run.month, run.month))
+
+
+def _insert_back_pay_lines(run: PayrollRun, programme: Programme) -> None:
+    """Back-pay of late approvals, written by the first run from the start month on, one line per missed month.
+
+    One INSERT … SELECT per missed month (each with that month's tiers and death
+    rule); the partial unique index on back-pay lines makes a later run skip them.
+    """
+    low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
+    owed = (Entitlement.objects.filter(programme=programme, status=Entitlement.Status.ACTIVE, back_pay_from__isnull=False,
+                                       start_month__lte=run.month, elder__area__gte=low, elder__area__lte=high)
+            .values_list("back_pay_from", "start_month").distinct())
+    months = sorted({m for first, start in owed for m in app_rules.back_pay_months(first, start, back_pay=True)})
+    entitled_sql = f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
+        AND en.status = 'active' AND en.back_pay_from <= %s AND en.start_month > %s AND en.start_month <= %s"""
+    for month in months:
+        _insert_lines(run, programme, tiers_in_force(programme, month), month=month, kind=PaymentLine.Kind.BACK_PAY,
+                      entitled_sql=entitled_sql, entitled_params=(programme.pk, month, month, run.month))
 
 
 def _refresh_totals(programme: Programme, month: dt.date) -> None:
@@ -99,9 +131,11 @@ def _refresh_totals(programme: Programme, month: dt.date) -> None:
 
 def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = None, acting_user=None,
                 today: dt.date | None = None) -> RunResult:
-    """Compute (or recompute) a month for an automatic programme within an area.
+    """Compute (or recompute) a month for a programme within an area.
 
-    Idempotent: the month's unreleased regular lines inside the area are replaced;
+    An automatic programme pays from the registry; an application programme pays
+    active entitlements covering the month, plus back-pay owed to late approvals.
+    Idempotent: the month's unreleased lines inside the area are replaced;
     lines of released runs stay and are never paid again (unique constraint).
     Concurrent runs serialise on the run row; a killed run rolls back whole.
     """
@@ -109,9 +143,6 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
     programme = Programme.objects.filter(code=programme_code, is_active=True).first()
     if programme is None:
         raise rules.RuleError(_("there is no active programme “%(code)s”") % {"code": programme_code})
-    if programme.enrolment != Programme.Enrolment.AUTOMATIC:
-        raise rules.RuleError(_("programme %(code)s pays approved applications; its payroll comes with the application workflow")
-                               % {"code": programme_code})
     area_code = area_code or programme.area_id
     _check_request(programme, month, area_code, acting_user, today)
     tiers = tiers_in_force(programme, month)
@@ -125,7 +156,14 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
         PaymentLine.objects.filter(programme=programme, month=month, kind=PaymentLine.Kind.REGULAR,
                                    area_code__gte=low, area_code__lte=high,
                                    run__status=PayrollRun.Status.COMPUTED).delete()
-        _insert_regular_lines(run, programme, tiers)
+        if programme.enrolment == Programme.Enrolment.AUTOMATIC:
+            _insert_lines(run, programme, tiers, month=month, kind=PaymentLine.Kind.REGULAR)
+        else:
+            PaymentLine.objects.filter(programme=programme, run__month=month, kind=PaymentLine.Kind.BACK_PAY,
+                                       area_code__gte=low, area_code__lte=high,
+                                       run__status=PayrollRun.Status.COMPUTED).delete()
+            _insert_entitled_lines(run, programme, tiers)
+            _insert_back_pay_lines(run, programme)
         run.computed_at = timezone.now()
         run.computed_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
         run.save(update_fields=["computed_at", "computed_by"])
