@@ -54,6 +54,8 @@ _OFFICIAL = (
     | _BENEFITS_READ
 )
 _PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll"}
+# Payee accounts and bank files (county and city): setting an account also needs people.change_elder.
+_BANK = {"benefits.view_payeeaccount", "benefits.add_payeeaccount", "benefits.view_bankbatch"}
 # Benefit applications: officials file them on an elder's behalf and review them at their level.
 _APPLY = {"benefits.view_application", "benefits.add_application", "benefits.view_entitlement"}
 _APPLY_REVIEW = _APPLY | {"benefits.review_application"}
@@ -65,9 +67,9 @@ _ASSESS_REVIEW = _ASSESS_MANAGE | {"assessments.review_assessment"}
 _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmentpolicy"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
+    Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
                                   | _APPLY_REVIEW),
-    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
                                     | _APPLY_REVIEW),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW),
     Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW),

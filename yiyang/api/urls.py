@@ -7,6 +7,8 @@ from yiyang.areas.api import AreaViewSet
 from yiyang.assessments.api import AssessmentViewSet, ScoreView
 from yiyang.benefits.api import (
     ApplicationViewSet,
+    BankReturnsView,
+    PayeeAccountView,
     PayrollAnomaliesView,
     PayrollRunViewSet,
     PayrollSummaryView,
@@ -37,6 +39,8 @@ urlpatterns = [
     path("assessments/score", ScoreView.as_view(), name="assessment-score"),
     path("benefits/payroll/<str:month>/summary", PayrollSummaryView.as_view(), name="payroll-summary"),
     path("benefits/payroll/<str:month>/anomalies", PayrollAnomaliesView.as_view(), name="payroll-anomalies"),
+    path("benefits/elders/<int:elder_id>/payee-account/", PayeeAccountView.as_view(), name="payee-account"),
+    path("benefits/bank-returns/", BankReturnsView.as_view(), name="bank-returns"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

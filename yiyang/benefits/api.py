@@ -1,9 +1,13 @@
-"""Benefits API: programmes, payroll runs, the monthly payroll summary, and applications."""
+"""Benefits API: programmes, payroll runs, the monthly payroll summary, applications, payee accounts,
+bank files and bank returns."""
+
+import json
 
 import django_filters
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -12,14 +16,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet, ScopedViewSetMixin
+from yiyang.people.services import access_elder_by_id
 
-from . import anomalies, applications, rules, services
+from . import anomalies, applications, bankfile, payees, rules, services
 from .applications_rules import Action
 from .models import (
     Application,
     ApplicationDocument,
     ApplicationReview,
     DocumentKind,
+    PayeeAccount,
     PaymentLine,
     PayrollRun,
     Programme,
@@ -58,10 +64,110 @@ class PayrollRunSerializer(serializers.ModelSerializer):
         fields = ["id", "programme", "area_code", "month", "status", "computed_at", "line_count", "total_fen"]
 
 
+class _FileRenderer(renderers.BaseRenderer):
+    """Lets ``?format=csv|xlsx`` pass DRF's content negotiation; errors are rendered as JSON."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if isinstance(data, bytes):
+            return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
+
+
+class CsvRenderer(_FileRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XlsxRenderer(_FileRenderer):
+    media_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    format = "xlsx"
+
+
 class PayrollRunViewSet(ScopedReadOnlyViewSet):
     serializer_class = PayrollRunSerializer
     base_queryset = PayrollRun.objects.select_related("programme")
     filterset_fields = ["status", "area_code"]
+
+    @extend_schema(parameters=[OpenApiParameter("format", str, enum=["csv", "xlsx"])],
+                   responses={(200, "text/csv"): bytes})
+    @action(detail=True, methods=["get"], url_path="bank-file",
+            renderer_classes=[CsvRenderer, XlsxRenderer, renderers.JSONRenderer])
+    def bank_file(self, request, pk=None):
+        """Generate the run's next bank file (docs/bank-file.md): lines not yet sent, with clear ID and account."""
+        fmt = request.query_params.get("format") or "csv"
+        try:
+            name, content = bankfile.bank_file(self.get_object(), acting_user=request.user, fmt=fmt)
+        except rules.RuleError as exc:
+            raise ValidationError({"run": [str(exc)]}) from exc
+        media = XlsxRenderer.media_type if fmt == "xlsx" else "text/csv; charset=utf-8"
+        response = HttpResponse(content, content_type=media)
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+# --- payee accounts and bank returns ----------------------------------------------------------
+
+
+class PayeeAccountSerializer(serializers.ModelSerializer):
+    account_number = serializers.CharField(source="account_number_masked")
+
+    class Meta:
+        model = PayeeAccount
+        fields = ["id", "elder", "holder_name", "holder_relation", "kind", "bank_name", "account_number",
+                  "is_active", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class PayeeAccountRequest(serializers.Serializer):
+    holder_name = serializers.CharField(allow_blank=True, max_length=200)
+    holder_relation = serializers.CharField(required=False, default="self")
+    kind = serializers.CharField()
+    bank_name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    account_number = serializers.CharField(allow_blank=True, max_length=100)
+
+
+class PayeeAccountView(APIView):
+    """An elder's active payee account (number masked); ``POST`` sets a new one, retiring the previous."""
+
+    permission_classes = [IsAuthenticated, RolePermissions]
+    queryset = PayeeAccount.objects.none()  # view_payeeaccount / add_payeeaccount
+
+    @extend_schema(responses={200: PayeeAccountSerializer})
+    def get(self, request, elder_id: int):
+        elder = access_elder_by_id(request.user, elder_id)
+        account = PayeeAccount.objects.for_user(request.user).filter(elder=elder, is_active=True).first()
+        if account is None:
+            raise Http404(_("The elder has no payee account."))
+        return Response(PayeeAccountSerializer(account).data)
+
+    @extend_schema(request=PayeeAccountRequest, responses={201: PayeeAccountSerializer})
+    def post(self, request, elder_id: int):
+        elder = access_elder_by_id(request.user, elder_id)
+        data = _valid(PayeeAccountRequest, request.data)
+        account = payees.set_payee_account(elder, acting_user=request.user, **data)
+        return Response(PayeeAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class BankReturnsRequest(serializers.Serializer):
+    file = serializers.FileField()
+
+
+class BankReturnsView(APIView):
+    """Upload the bank's returns (CSV/XLSX: 行号, 结果 成功/失败, 原因, optional 金额(元)); all rows or none."""
+
+    permission_classes = [IsAuthenticated]  # the service checks benefits.approve_payroll and the lines' scope
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request=BankReturnsRequest, responses={200: serializers.DictField(child=serializers.IntegerField())})
+    def post(self, request):
+        data = _valid(BankReturnsRequest, request.data)
+        return Response(bankfile.import_bank_returns(data["file"], acting_user=request.user))
 
 
 SummarySerializer = inline_serializer("PayrollSummary", {

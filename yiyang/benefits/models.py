@@ -10,7 +10,9 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from yiyang.core.fields import EncryptedTextField
 from yiyang.core.scoping import ScopedManager, ScopedQuerySet, ScopePolicy, area_prefix_q
+from yiyang.people.models import Relation
 
 from .applications_rules import OPEN_STATUSES, Action, Level, Status
 
@@ -124,6 +126,96 @@ class PayrollRun(models.Model):
         return f"{self.programme.code} {self.month:%Y-%m} {self.area_code}"
 
 
+class BankStatus(models.TextChoices):
+    PENDING = "pending", _("not yet sent to the bank")
+    SENT = "sent", _("sent to the bank")
+    PAID = "paid", _("paid")
+    RETURNED = "returned", _("returned by the bank")
+    HELD = "held", _("held: no payee account")
+
+
+def mask_account(value: str) -> str:
+    """First 4 and last 4 digits of an account number (6217********1234)."""
+    if not value:
+        return ""
+    if len(value) <= 8:
+        return "*" * len(value)
+    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+
+
+class PayeeAccount(models.Model):
+    """Where an elder's cash benefits are paid: the elder's own card or an agent's. One active per elder."""
+
+    class Kind(models.TextChoices):
+        SOCIAL_SECURITY = "social_security", _("social-security card (社保卡)")
+        YIKATONG = "yikatong", _("一卡通 account")
+        BANK_CARD = "bank_card", _("bank card")
+
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT, related_name="payee_accounts")
+    holder_name = models.CharField(_("account holder"), max_length=64)
+    holder_relation = models.CharField(_("holder's relation"), max_length=16,
+                                       choices=[("self", _("self")), *Relation.choices], default="self")
+    kind = models.CharField(_("account kind"), max_length=16, choices=Kind.choices)
+    bank_name = models.CharField(_("bank"), max_length=100, blank=True)
+    account_number = EncryptedTextField(_("account number"))
+    account_index = models.CharField(max_length=32, editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("payee account")
+        verbose_name_plural = _("payee accounts")
+        ordering = ["elder", "-created_at"]
+        indexes = [models.Index(fields=["account_index"], name="payee_account_index")]
+        constraints = [
+            models.UniqueConstraint(fields=["elder"], condition=Q(is_active=True), name="payee_one_active_per_elder"),
+        ]
+
+    def __str__(self):
+        return f"{self.holder_name} {self.account_number_masked}"
+
+    @property
+    def account_number_masked(self) -> str:
+        return mask_account(self.account_number)
+
+
+class BankBatch(models.Model):
+    """One bank file generated for a released run; the lines it sent point at it."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    run = models.ForeignKey(PayrollRun, verbose_name=_("run"), on_delete=models.PROTECT, related_name="bank_batches")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    line_count = models.PositiveIntegerField(_("lines sent"), default=0)
+    total_fen = models.BigIntegerField(_("total sent (fen)"), default=0)
+    held_count = models.PositiveIntegerField(_("lines held"), default=0)
+    file_format = models.CharField(_("file format"), max_length=4, choices=Format.choices)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="run__area_code")
+
+    class Meta:
+        verbose_name = _("bank file")
+        verbose_name_plural = _("bank files")
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.batch_no
+
+    @property
+    def batch_no(self) -> str:
+        return f"B{self.pk:08d}"
+
+
 class PaymentLine(models.Model):
     class Kind(models.TextChoices):
         REGULAR = "regular", _("regular")
@@ -139,6 +231,14 @@ class PaymentLine(models.Model):
     tier = models.CharField(_("tier"), max_length=32)
     amount_fen = models.IntegerField(_("amount (fen)"))
     area_code = models.CharField(_("village"), max_length=12)
+    # Bank payment state. db_default: the payroll fills this table with a raw INSERT … SELECT.
+    bank_status = models.CharField(_("bank status"), max_length=8, choices=BankStatus.choices,
+                                   default=BankStatus.PENDING, db_default=BankStatus.PENDING)
+    bank_note = models.CharField(_("bank note"), max_length=200, blank=True, default="", db_default="")
+    bank_batch = models.ForeignKey("BankBatch", verbose_name=_("last bank file"), null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="lines")
+    payee_account = models.ForeignKey("PayeeAccount", verbose_name=_("paid to account"), null=True, blank=True,
+                                      on_delete=models.PROTECT, related_name="+")
 
     objects = ScopedManager()
     scope = ScopePolicy(area="area_code", elder="elder")
