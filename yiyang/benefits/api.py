@@ -170,11 +170,17 @@ class BankReturnsView(APIView):
         return Response(bankfile.import_bank_returns(data["file"], acting_user=request.user))
 
 
+
+
+def _figures():
+    return inline_serializer("PayrollFigures", {"count": serializers.IntegerField(), "total_fen": serializers.IntegerField()})
+
+
 SummarySerializer = inline_serializer("PayrollSummary", {
     "count": serializers.IntegerField(),
     "total_fen": serializers.IntegerField(),
-    "by_tier": serializers.DictField(child=inline_serializer("TierSummary", {
-        "count": serializers.IntegerField(), "total_fen": serializers.IntegerField()})),
+    "by_tier": serializers.DictField(child=_figures()),
+    "by_area": serializers.DictField(child=_figures(), help_text="one level below the caller's scope"),
 })
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -175,16 +176,30 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
     return RunResult(run=run, line_count=run.line_count, total_fen=run.total_fen)
 
 
+NEXT_LEVEL = {0: 4, 2: 4, 4: 6, 6: 9, 9: 12, 12: 12}
+
+
 def payroll_summary(*, user, programme_code: str, month: dt.date) -> dict:
-    """Elders paid, total and per-tier figures for a month, within ``user``'s jurisdiction."""
+    """Elders paid, total, per-tier and per-area figures for a month, within ``user``'s jurisdiction.
+
+    ``by_area`` breaks the figures down one level below the user's scope (a city
+    official sees counties, a county official townships, and so on).
+    """
     lines = PaymentLine.objects.for_user(user).filter(programme__code=programme_code, month=month,
                                                       kind=PaymentLine.Kind.REGULAR)
     by_tier = {
         row["tier"]: {"count": row["n"], "total_fen": row["total"]}
         for row in lines.values("tier").annotate(n=Count("id"), total=Sum("amount_fen")).order_by("tier")
     }
+    width = NEXT_LEVEL[len(getattr(user, "scope_code", "") or "")]
+    by_area = {
+        row["part"]: {"count": row["n"], "total_fen": row["total"]}
+        for row in lines.annotate(part=Substr("area_code", 1, width)).values("part")
+        .annotate(n=Count("id"), total=Sum("amount_fen")).order_by("part")
+    }
     return {
         "count": sum(t["count"] for t in by_tier.values()),
         "total_fen": sum(t["total_fen"] for t in by_tier.values()),
         "by_tier": by_tier,
+        "by_area": by_area,
     }

@@ -102,7 +102,11 @@ def test_summary_is_scoped(population, city, api_client_for):
     assert body["count"] == len(expected_a)
     assert body["total_fen"] == sum(fen for _, fen in expected_a.values())
     assert sum(t["count"] for t in body["by_tier"].values()) == body["count"]
+    assert list(body["by_area"]) == ["510703001"]  # county A's township
+    assert body["by_area"]["510703001"] == {"count": body["count"], "total_fen": body["total_fen"]}
     whole = api_client_for(city.user("city")).get("/api/v1/benefits/payroll/2026-10/summary?programme=gaoling").json()
     assert whole["count"] == len(expected_lines())
+    assert set(whole["by_area"]) == {"510703", "510704"}
+    assert sum(a["total_fen"] for a in whole["by_area"].values()) == whole["total_fen"]
     bad = api_client_for(city.user("city")).get("/api/v1/benefits/payroll/2026-13/summary?programme=gaoling")
     assert bad.status_code == 400
