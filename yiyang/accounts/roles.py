@@ -59,6 +59,10 @@ _BANK = {"benefits.view_payeeaccount", "benefits.add_payeeaccount", "benefits.vi
 # Benefit applications: officials file them on an elder's behalf and review them at their level.
 _APPLY = {"benefits.view_application", "benefits.add_application", "benefits.view_entitlement"}
 _APPLY_REVIEW = _APPLY | {"benefits.review_application"}
+# Survival certification (生存认证): recorded by village, township and county officials (also needs
+# people.change_elder); the city sees them.
+_SURVIVAL_VIEW = {"benefits.view_survivalcertification"}
+_SURVIVAL = _SURVIVAL_VIEW | {"benefits.add_survivalcertification"}
 # Ability assessment: request (add), assign assessors, record (assessors), review (county/township);
 # qualifications and settings (city/county).
 _ASSESS_REQUEST = {"assessments.view_assessment", "assessments.add_assessment"}
@@ -68,11 +72,11 @@ _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmen
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
-                                  | _APPLY_REVIEW),
+                                  | _APPLY_REVIEW | _SURVIVAL_VIEW),
     Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
-                                    | _APPLY_REVIEW),
-    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW),
-    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW),
+                                    | _APPLY_REVIEW | _SURVIVAL),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL),
+    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL),
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),

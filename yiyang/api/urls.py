@@ -13,6 +13,7 @@ from yiyang.benefits.api import (
     PayrollRunViewSet,
     PayrollSummaryView,
     ProgrammeViewSet,
+    SurvivalCertificationView,
 )
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.organizations.api import OrganizationViewSet
@@ -40,6 +41,8 @@ urlpatterns = [
     path("benefits/payroll/<str:month>/summary", PayrollSummaryView.as_view(), name="payroll-summary"),
     path("benefits/payroll/<str:month>/anomalies", PayrollAnomaliesView.as_view(), name="payroll-anomalies"),
     path("benefits/elders/<int:elder_id>/payee-account/", PayeeAccountView.as_view(), name="payee-account"),
+    path("benefits/elders/<int:elder_id>/survival-certifications/", SurvivalCertificationView.as_view(),
+         name="survival-certifications"),
     path("benefits/bank-returns/", BankReturnsView.as_view(), name="bank-returns"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from yiyang.people.services import access_elder_by_id
 
-from . import anomalies, applications, bankfile, payees, rules, services
+from . import anomalies, applications, bankfile, payees, rules, services, survival
 from .applications_rules import Action
 from .models import (
     Application,
@@ -29,6 +29,7 @@ from .models import (
     PaymentLine,
     PayrollRun,
     Programme,
+    SurvivalCertification,
     Tier,
 )
 
@@ -152,6 +153,39 @@ class PayeeAccountView(APIView):
         data = _valid(PayeeAccountRequest, request.data)
         account = payees.set_payee_account(elder, acting_user=request.user, **data)
         return Response(PayeeAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class SurvivalCertificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SurvivalCertification
+        fields = ["id", "elder", "certified_on", "method", "recorded_by", "source_reference", "created_at"]
+        read_only_fields = fields
+
+
+class SurvivalCertificationRequest(serializers.Serializer):
+    certified_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=SurvivalCertification.Method.choices)
+    source_reference = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+
+
+class SurvivalCertificationView(APIView):
+    """An elder's survival certifications (生存认证), newest first; ``POST`` records one."""
+
+    permission_classes = [IsAuthenticated, RolePermissions]
+    queryset = SurvivalCertification.objects.none()  # view_survivalcertification / add_survivalcertification
+
+    @extend_schema(responses={200: SurvivalCertificationSerializer(many=True)})
+    def get(self, request, elder_id: int):
+        elder = access_elder_by_id(request.user, elder_id)
+        rows = SurvivalCertification.objects.for_user(request.user).filter(elder=elder)
+        return Response(SurvivalCertificationSerializer(rows, many=True).data)
+
+    @extend_schema(request=SurvivalCertificationRequest, responses={201: SurvivalCertificationSerializer})
+    def post(self, request, elder_id: int):
+        elder = access_elder_by_id(request.user, elder_id)
+        data = _valid(SurvivalCertificationRequest, request.data)
+        certification = survival.record_survival_certification(elder, acting_user=request.user, **data)
+        return Response(SurvivalCertificationSerializer(certification).data, status=status.HTTP_201_CREATED)
 
 
 class BankReturnsRequest(serializers.Serializer):

@@ -55,6 +55,9 @@ class Programme(models.Model):
     back_pay = models.BooleanField(_("back-pay for late approval"), default=False)
     required_documents = models.JSONField(_("documents an application must carry"), default=list, blank=True,
                                           help_text=_("Document kinds, e.g. [\"id_card\", \"hukou_book\"]."))
+    survival_certification_months = models.PositiveSmallIntegerField(
+        _("survival certification valid for (months)"), null=True, blank=True,
+        help_text=_("Empty: not required. E.g. 12: a certification no older than 12 months on the first day of the month paid."))
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ProgrammeQuerySet.as_manager()
@@ -417,3 +420,36 @@ class Entitlement(models.Model):
 
     def __str__(self):
         return f"{self.programme_id} {self.elder_id} {self.start_month:%Y-%m}"
+
+
+class SurvivalCertification(models.Model):
+    """An annual survival certification (生存认证): proof that an elder was alive on a day."""
+
+    class Method(models.TextChoices):
+        VILLAGE_VISIT = "village_visit", _("village (community) staff visit (村(社区)上门)")
+        FACE_RECOGNITION = "face_recognition", _("face recognition app")
+        MEDICAL_INSURANCE = "medical_insurance", _("linked data: medical insurance")
+        PUBLIC_SECURITY = "public_security", _("linked data: public security")
+
+    DATA_SOURCES = frozenset({Method.MEDICAL_INSURANCE, Method.PUBLIC_SECURITY})
+
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT,
+                              related_name="survival_certifications")
+    certified_on = models.DateField(_("certified on"))
+    method = models.CharField(_("method"), max_length=20, choices=Method.choices)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    source_reference = models.CharField(_("source reference"), max_length=100, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("survival certification")
+        verbose_name_plural = _("survival certifications")
+        ordering = ["elder", "-certified_on", "-id"]
+        indexes = [models.Index(fields=["elder", "certified_on"], name="survival_elder_day")]
+
+    def __str__(self):
+        return f"{self.elder_id} {self.certified_on:%Y-%m-%d}"

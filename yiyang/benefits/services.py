@@ -18,8 +18,8 @@ from yiyang.core.scoping import AREA_CODE_LENGTH, code_in_scope
 from yiyang.people.models import Elder
 
 from . import applications_rules as app_rules
-from . import rules
-from .models import Entitlement, PaymentLine, PayrollRun, Programme, Tier
+from . import rules, survival
+from .models import Entitlement, PaymentLine, PayrollRun, Programme, SurvivalCertification, Tier
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,13 @@ def _insert_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierS
     oldest_cap = next((t.max_age for t in ordered[:1] if t.max_age is not None), None)
     low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
     kind = PaymentLine.Kind(kind).value  # a fixed literal: the ON CONFLICT predicate must match the index's
+    # Survival certification (regular lines only): a certification covering the month must exist, and a month
+    # already back-paid as arrears is not paid again as a regular line.
+    certified = kind == PaymentLine.Kind.REGULAR and programme.survival_certification_months is not None
+    certified_sql = f"""AND EXISTS (SELECT 1 FROM {SurvivalCertification._meta.db_table} sc
+              WHERE sc.elder_id = e.id AND sc.certified_on >= %s AND sc.certified_on <= %s)
+          AND NOT EXISTS (SELECT 1 FROM {PaymentLine._meta.db_table} bp
+              WHERE bp.programme_id = %s AND bp.elder_id = e.id AND bp.month = %s AND bp.kind = 'back_pay')"""
     sql = f"""
         INSERT INTO {PaymentLine._meta.db_table}
             (run_id, programme_id, elder_id, month, kind, tier, amount_fen, area_code)
@@ -85,6 +92,7 @@ def _insert_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierS
           AND e.status <> 'moved_away'
           AND (e.death_date IS NULL OR e.death_date >= %s)
           {"AND e.hukou_area_code LIKE %s" if programme.hukou_required else ""}
+          {certified_sql if certified else ""}
         ON CONFLICT (programme_id, elder_id, month) WHERE kind = '{kind}' DO NOTHING
     """
     params = [run.pk, programme.pk, month, *params_tier, *params_amount, *entitled_params, low, high,
@@ -94,6 +102,8 @@ def _insert_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierS
     params.append(month)
     if programme.hukou_required:
         params.append(programme.area_id + "%")
+    if certified:
+        params += [survival.window_start(month, programme.survival_certification_months), end, programme.pk, month]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -157,14 +167,17 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
         PaymentLine.objects.filter(programme=programme, month=month, kind=PaymentLine.Kind.REGULAR,
                                    area_code__gte=low, area_code__lte=high,
                                    run__status=PayrollRun.Status.COMPUTED).delete()
+        # Back-pay written by this month's unreleased runs (late approvals, survival arrears) is recomputed.
+        PaymentLine.objects.filter(programme=programme, run__month=month, kind=PaymentLine.Kind.BACK_PAY,
+                                   area_code__gte=low, area_code__lte=high,
+                                   run__status=PayrollRun.Status.COMPUTED).delete()
         if programme.enrolment == Programme.Enrolment.AUTOMATIC:
             _insert_lines(run, programme, tiers, month=month, kind=PaymentLine.Kind.REGULAR)
         else:
-            PaymentLine.objects.filter(programme=programme, run__month=month, kind=PaymentLine.Kind.BACK_PAY,
-                                       area_code__gte=low, area_code__lte=high,
-                                       run__status=PayrollRun.Status.COMPUTED).delete()
             _insert_entitled_lines(run, programme, tiers)
             _insert_back_pay_lines(run, programme)
+        if programme.survival_certification_months is not None:
+            survival.insert_arrears(run, programme, lambda m: tiers if m == month else tiers_in_force(programme, m))
         run.computed_at = timezone.now()
         run.computed_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
         run.save(update_fields=["computed_at", "computed_by"])
