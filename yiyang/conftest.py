@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -129,3 +130,25 @@ def api_client_for():
         return client
 
     return make
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture
+def browser():
+    """One Chromium per test: a browser kept across tests loses the database's serialized
+    rollback between them. Playwright's sync API keeps an event loop running in this
+    thread while the test's own database calls stay synchronous, so Django's async guard
+    is lifted for the test only."""
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium is not installed (Debian package 'chromium')")
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -1,35 +1,15 @@
 """End-to-end checks in headless Chromium (Debian's, not a Playwright download) against the live server."""
 
 import re
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from yiyang.conftest import PASSWORD, birth_for_age, make_id_number
 from yiyang.people.models import Elder
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync"]
-
 # Live-server tests flush the database; serialized rollback brings back the reference areas.
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-@pytest.fixture
-def browser():
-    """One Chromium per test: a browser kept across tests loses the database's serialized
-    rollback between them. Playwright's sync API keeps an event loop running in this
-    thread while the test's own database calls stay synchronous, so Django's async guard
-    is lifted for the test only."""
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (Debian package 'chromium')")
-    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
