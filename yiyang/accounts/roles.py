@@ -46,7 +46,10 @@ def scope_kind(role: str) -> str:
 
 _REGISTRY_READ = {"people.view_elder", "areas.view_area", "organizations.view_organization"}
 _REGISTRY_WRITE = {"people.add_elder", "people.change_elder", "people.import_elders", "people.export_elders"}
-_BENEFITS_READ = {"benefits.view_programme", "benefits.view_payrollrun", "benefits.view_paymentline"}
+_BENEFITS_READ = {"benefits.view_programme", "benefits.view_payrollrun", "benefits.view_paymentline",
+                  "benefits.view_voucheraccount"}
+# Service providers pay orders from an elder's voucher balance (服务补贴); refined with home care.
+_VOUCHER_DRAW = {"benefits.add_voucherentry"}
 _OFFICIAL = (
     _REGISTRY_READ
     | _REGISTRY_WRITE
@@ -80,11 +83,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
-    Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"}),
+    Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"} | _VOUCHER_DRAW),
     Role.CAREGIVER: frozenset({"areas.view_area"}),
     Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"}),
     Role.VOLUNTEER: frozenset({"areas.view_area"}),
-    Role.ELDER: frozenset({"people.view_elder"} | _ASSESS_REQUEST | _APPLY),
+    Role.ELDER: frozenset({"people.view_elder", "benefits.view_voucheraccount"} | _ASSESS_REQUEST | _APPLY),
 }
 
 # Which roles an official may hand out: never one wider than their own.

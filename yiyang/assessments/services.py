@@ -30,6 +30,7 @@ from yiyang.core.models import AuditAction
 from yiyang.core.scoping import code_in_scope
 from yiyang.organizations.models import Organization, OrganizationKind
 from yiyang.people.models import Contact, Elder, ElderAccess, ElderStatus, LivingArrangement
+from yiyang.people.signals import eligibility_changed
 
 from . import rules
 from .instruments import CURRENT, INSTRUMENTS
@@ -98,6 +99,19 @@ def current_result(elder: Elder, on: dt.date | None = None) -> AssessmentResult 
                                         valid_until__gte=on)
               .order_by("-valid_from", "-reviewed_at", "-id").first())
     return _result(latest) if latest else None
+
+
+def current_grade_sql(elder_id_column: str) -> str:
+    """The bulk form of :func:`current_result`: a scalar SQL subquery giving the grade valid on a day.
+
+    For set-based readers (the monthly payroll) that cannot call the function per
+    elder. The caller passes the day twice as parameters, in this order: valid_from
+    on or before it, valid_until on or after it. Same choice as ``current_result``.
+    """
+    table = Assessment._meta.db_table
+    return (f"(SELECT a.grade FROM {table} a WHERE a.elder_id = {elder_id_column} AND a.status = '{Status.APPROVED}'"
+            f" AND a.valid_from <= %s AND a.valid_until >= %s"
+            f" ORDER BY a.valid_from DESC, a.reviewed_at DESC, a.id DESC LIMIT 1)")
 
 
 def history(elder: Elder) -> list[HistoryEntry]:
@@ -650,4 +664,7 @@ def record_historic(elder: Elder, *, acting_user, instrument: str, items: Mappin
         dimension_scores=result.dimensions, preliminary_grade=result.preliminary_grade, grade=result.grade,
         reviewed_by=acting_user, reviewed_at=timezone.now(), valid_from=assessed_on, valid_until=valid_until)
     _audit(AuditAction.CREATE, assessment, acting_user, after=_snapshot(assessment), note=note[:500])
+    # A result entered late may reach back into months already paid (grade-based subsidies).
+    eligibility_changed.send(sender=Assessment, elder=elder, since=assessed_on, reason="historic assessment",
+                             acting_user=acting_user)
     return assessment

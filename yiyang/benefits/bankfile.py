@@ -21,7 +21,7 @@ from yiyang.core.errors import PermissionDenied, ValidationError
 from yiyang.core.models import AuditAction
 from yiyang.core.scoping import code_in_scope
 
-from .models import BankBatch, BankStatus, PayeeAccount, PaymentLine, PayrollRun
+from .models import BankBatch, BankStatus, PayeeAccount, PaymentLine, PayrollRun, Programme
 from .rules import RuleError
 
 COLUMNS = ["序号", "批次号", "行号", "户名", "证件号码", "账号", "开户行", "金额(元)", "项目", "所属月份", "村(社区)代码"]
@@ -53,6 +53,8 @@ def bank_file(run: PayrollRun, *, acting_user, fmt: str = "csv") -> tuple[str, b
         run = PayrollRun.objects.select_for_update().select_related("programme").get(pk=run.pk)
         if run.status != PayrollRun.Status.RELEASED:
             raise RuleError(_("only a released run goes to the bank"))
+        if run.programme.payment_mode == Programme.PaymentMode.VOUCHER:
+            raise RuleError(_("a voucher programme is credited to voucher balances, never paid through the bank"))
         lines = list(run.lines.select_for_update(of=("self",)).select_related("elder")
                      .filter(bank_status__in=[BankStatus.PENDING, BankStatus.HELD, BankStatus.RETURNED])
                      .order_by("area_code", "elder__name", "id"))

@@ -40,6 +40,10 @@ class Programme(models.Model):
         CASH = "cash", _("cash through the payroll")
         VOUCHER = "voucher", _("monthly voucher balance")
 
+    class TierBasis(models.TextChoices):
+        AGE = "age", _("completed age")
+        GRADE = "grade", _("ability assessment grade")
+
     class Enrolment(models.TextChoices):
         AUTOMATIC = "automatic", _("automatic from the registry")
         APPLICATION = "application", _("on approved application")
@@ -51,6 +55,11 @@ class Programme(models.Model):
     area = models.ForeignKey("areas.Area", verbose_name=_("applies in"), to_field="code", db_column="area_code", on_delete=models.PROTECT, related_name="+")
     enrolment = models.CharField(_("enrolment"), max_length=12, choices=Enrolment.choices)
     hukou_required = models.BooleanField(_("local hukou required"), default=False)
+    tier_basis = models.CharField(_("amount depends on"), max_length=8, choices=TierBasis.choices, default=TierBasis.AGE)
+    hardship_categories = models.JSONField(
+        _("hardship categories (any of)"), default=list, blank=True,
+        help_text=_("Empty: no condition. Otherwise the elder must hold one of these statuses on the first day of "
+                    "the month, e.g. [\"dibao\", \"tekun\"] for economic hardship."))
     publicity_days = models.PositiveSmallIntegerField(_("public notice days (公示)"), default=0)
     back_pay = models.BooleanField(_("back-pay for late approval"), default=False)
     required_documents = models.JSONField(_("documents an application must carry"), default=list, blank=True,
@@ -73,12 +82,17 @@ class Programme(models.Model):
 
 
 class Tier(models.Model):
-    """One amount band of a programme, valid for a period. Age bands are completed years (周岁)."""
+    """One amount band of a programme, valid for a period. Age bands are completed years (周岁).
+
+    A grade-based programme has one tier per paid ability grade (GB/T 42195: 0 能力完好 …
+    4 完全失能), read on the first day of the month; its age band is then a condition.
+    """
 
     programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="tiers")
     label = models.CharField(_("tier"), max_length=32)
     min_age = models.PositiveSmallIntegerField(_("from age"))
     max_age = models.PositiveSmallIntegerField(_("to age (inclusive)"), null=True, blank=True)
+    grade = models.PositiveSmallIntegerField(_("ability grade"), null=True, blank=True)
     amount_fen = models.PositiveIntegerField(_("monthly amount (fen)"))
     effective_from = models.DateField(_("effective from"))
     effective_to = models.DateField(_("effective until"), null=True, blank=True)
@@ -90,7 +104,11 @@ class Tier(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(max_age__isnull=True) | Q(max_age__gte=models.F("min_age")), name="tier_age_range"),
             models.CheckConstraint(condition=Q(effective_to__isnull=True) | Q(effective_to__gte=models.F("effective_from")), name="tier_dates"),
-            models.UniqueConstraint(fields=["programme", "effective_from", "min_age"], name="tier_unique_start"),
+            models.CheckConstraint(condition=Q(grade__isnull=True) | Q(grade__lte=4), name="tier_grade_range"),
+            models.UniqueConstraint(fields=["programme", "effective_from", "min_age"], condition=Q(grade__isnull=True),
+                                    name="tier_unique_start"),
+            models.UniqueConstraint(fields=["programme", "effective_from", "grade"], condition=Q(grade__isnull=False),
+                                    name="tier_unique_grade"),
         ]
 
     def __str__(self):
@@ -135,6 +153,9 @@ class BankStatus(models.TextChoices):
     PAID = "paid", _("paid")
     RETURNED = "returned", _("returned by the bank")
     HELD = "held", _("held: no payee account")
+    VOUCHER = "voucher", _("credited to the voucher balance")
+    RECOVER = "recover", _("to recover from the payee")
+    RECOVERED = "recovered", _("recovered")
 
 
 def mask_account(value: str) -> str:
@@ -235,7 +256,7 @@ class PaymentLine(models.Model):
     amount_fen = models.IntegerField(_("amount (fen)"))
     area_code = models.CharField(_("village"), max_length=12)
     # Bank payment state. db_default: the payroll fills this table with a raw INSERT … SELECT.
-    bank_status = models.CharField(_("bank status"), max_length=8, choices=BankStatus.choices,
+    bank_status = models.CharField(_("bank status"), max_length=10, choices=BankStatus.choices,
                                    default=BankStatus.PENDING, db_default=BankStatus.PENDING)
     bank_note = models.CharField(_("bank note"), max_length=200, blank=True, default="", db_default="")
     bank_batch = models.ForeignKey("BankBatch", verbose_name=_("last bank file"), null=True, blank=True,
@@ -453,3 +474,90 @@ class SurvivalCertification(models.Model):
 
     def __str__(self):
         return f"{self.elder_id} {self.certified_on:%Y-%m-%d}"
+
+
+class VoucherAccount(models.Model):
+    """An elder's balance in a voucher programme (服务补贴 paid as services, not cash).
+
+    Released monthly amounts are credited here instead of going to the bank, and
+    service orders draw on it; the database refuses a negative balance.
+    """
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="+")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT,
+                              related_name="voucher_accounts")
+    balance_fen = models.BigIntegerField(_("balance (fen)"), default=0)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("voucher balance")
+        verbose_name_plural = _("voucher balances")
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "elder"], name="voucher_account_unique"),
+            models.CheckConstraint(condition=Q(balance_fen__gte=0), name="voucher_balance_not_negative"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.elder_id} {self.balance_fen}"
+
+
+class VoucherEntry(models.Model):
+    """One movement of a voucher balance: a month's credit (from its payment line) or a draw by a service."""
+
+    account = models.ForeignKey(VoucherAccount, verbose_name=_("voucher balance"), on_delete=models.PROTECT,
+                                related_name="entries")
+    amount_fen = models.BigIntegerField(_("amount (fen)"))
+    payment_line = models.OneToOneField(PaymentLine, verbose_name=_("payment line"), null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="voucher_entry")
+    reference = models.CharField(_("reference"), max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="account__elder__area", elder="account__elder")
+
+    class Meta:
+        verbose_name = _("voucher entry")
+        verbose_name_plural = _("voucher entries")
+        ordering = ["account", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount_fen=0), name="voucher_entry_not_zero"),
+            # A draw carries the service reference it pays for, once.
+            models.UniqueConstraint(fields=["account", "reference"], condition=~Q(reference=""),
+                                    name="voucher_draw_once_per_reference"),
+        ]
+
+    def __str__(self):
+        return f"{self.account_id} {self.amount_fen}"
+
+
+class PayrollRecheck(models.Model):
+    """An elder whose paid months may be wrong since ``since`` (a late death record, a corrected birth date …).
+
+    The next run of the programme compares what was paid for those months with what
+    the rules give now and writes the difference as adjustment or recovery lines;
+    the recheck is settled when that run is released.
+    """
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.CASCADE, related_name="+")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.CASCADE, related_name="+")
+    since = models.DateField(_("from month"))
+    reason = models.CharField(_("reason"), max_length=100)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    settled_by = models.ForeignKey(PayrollRun, verbose_name=_("settled by run"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="settled_rechecks")
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("payroll recheck")
+        verbose_name_plural = _("payroll rechecks")
+        indexes = [models.Index(fields=["programme", "settled_by"], name="recheck_open")]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.elder_id} {self.since}"

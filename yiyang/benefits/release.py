@@ -18,7 +18,8 @@ from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditAction
 from yiyang.core.scoping import code_in_scope
 
-from .models import PayrollApproval, PayrollRun
+from . import corrections, vouchers
+from .models import BankStatus, PayrollApproval, PayrollRun, Programme
 from .rules import RuleError
 
 
@@ -72,6 +73,11 @@ def release(run: PayrollRun, *, acting_user) -> PayrollRun:
         raise RuleError(_("the run changed after approval in: %(counties)s; approve again") % {"counties": ", ".join(changed)})
     run.status = PayrollRun.Status.RELEASED
     run.save(update_fields=["status"])
+    # Over-payments are never sent to the bank: they are recovered from the payee.
+    run.lines.filter(amount_fen__lt=0).update(bank_status=BankStatus.RECOVER)
+    if run.programme.payment_mode == Programme.PaymentMode.VOUCHER:
+        vouchers.credit_released_run(run)
+    corrections.settle(run)
     audit.record(AuditAction.UPDATE, actor=acting_user, obj=run, area_code=run.area_code,
                  before={"status": "computed"}, after={"status": "released", "total_fen": run.total_fen}, note="payroll release")
     return run

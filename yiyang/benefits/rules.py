@@ -56,10 +56,18 @@ class TierSpec:
     min_age: int
     max_age: int | None
     amount_fen: int
+    grade: int | None = None  # set on every tier of a grade-based programme
+
+    def covers_age(self, age: int) -> bool:
+        return self.min_age <= age and (self.max_age is None or age <= self.max_age)
 
 
-def check_tier_table(tiers: Sequence[TierSpec]) -> None:
-    """Tiers valid at one time must neither overlap nor leave gaps, and pay a positive amount."""
+def check_tier_table(tiers: Sequence[TierSpec], *, by_grade: bool = False) -> None:
+    """Tiers valid at one time pay a positive amount and never overlap.
+
+    Age tiers must also leave no gap between them. Grade tiers pay one amount per
+    ability grade (grades without a tier are not paid); each keeps its own age band.
+    """
     ordered = sorted(tiers, key=lambda t: t.min_age)
     if not ordered:
         raise RuleError(_("a programme needs at least one tier"))
@@ -68,6 +76,16 @@ def check_tier_table(tiers: Sequence[TierSpec]) -> None:
             raise RuleError(_("tier %(tier)s: the amount must be more than 0 fen") % {"tier": tier.label})
         if tier.max_age is not None and tier.max_age < tier.min_age:
             raise RuleError(_("tier %(tier)s: the upper age is below the lower age") % {"tier": tier.label})
+        if by_grade != (tier.grade is not None):
+            raise RuleError(_("tier %(tier)s: a grade-based programme gives every tier a grade, an age-based one none")
+                            % {"tier": tier.label})
+    if by_grade:
+        seen = {}
+        for tier in ordered:
+            if tier.grade in seen:
+                raise RuleError(_("tiers %(lower)s and %(upper)s overlap") % {"lower": seen[tier.grade], "upper": tier.label})
+            seen[tier.grade] = tier.label
+        return
     for lower, upper in zip(ordered, ordered[1:], strict=False):
         if lower.max_age is None or lower.max_age >= upper.min_age:
             raise RuleError(_("tiers %(lower)s and %(upper)s overlap") % {"lower": lower.label, "upper": upper.label})
@@ -76,9 +94,10 @@ def check_tier_table(tiers: Sequence[TierSpec]) -> None:
                 "low": lower.max_age + 1, "high": upper.min_age - 1, "lower": lower.label, "upper": upper.label})
 
 
-def tier_for_age(tiers: Sequence[TierSpec], age: int) -> TierSpec | None:
+def tier_for_age(tiers: Sequence[TierSpec], age: int, grade: int | None = None) -> TierSpec | None:
+    """The tier for an age (and, in a grade-based programme, the grade valid on the first of the month)."""
     for tier in tiers:
-        if tier.min_age <= age and (tier.max_age is None or age <= tier.max_age):
+        if tier.covers_age(age) and (tier.grade is None or tier.grade == grade):
             return tier
     return None
 
@@ -91,8 +110,12 @@ def is_paid_for_month(*, status: str, death_date: dt.date | None, month: dt.date
 
 
 def payment_for(*, birth_date: dt.date, status: str, death_date: dt.date | None, month: dt.date,
-                tiers: Sequence[TierSpec]) -> TierSpec | None:
-    """The reference rule for one elder and one month (the SQL payroll must agree with it)."""
-    if not is_paid_for_month(status=status, death_date=death_date, month=month):
+                tiers: Sequence[TierSpec], grade: int | None = None, hardship_ok: bool = True) -> TierSpec | None:
+    """The reference rule for one elder and one month (the SQL payroll must agree with it).
+
+    ``grade`` is the ability grade valid on the first of the month (grade-based
+    programmes); ``hardship_ok`` whether the elder then held a required hardship status.
+    """
+    if not hardship_ok or not is_paid_for_month(status=status, death_date=death_date, month=month):
         return None
-    return tier_for_age(tiers, age_on(birth_date, last_day(month)))
+    return tier_for_age(tiers, age_on(birth_date, last_day(month)), grade)

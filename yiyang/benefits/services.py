@@ -15,11 +15,10 @@ from yiyang.core import audit
 from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditAction
 from yiyang.core.scoping import AREA_CODE_LENGTH, code_in_scope
-from yiyang.people.models import Elder
 
 from . import applications_rules as app_rules
-from . import rules, survival
-from .models import Entitlement, PaymentLine, PayrollRun, Programme, SurvivalCertification, Tier
+from . import corrections, payroll_sql, rules, survival
+from .models import Entitlement, PaymentLine, PayrollRun, Programme, Tier
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,8 @@ def tiers_in_force(programme: Programme, month: dt.date) -> list[rules.TierSpec]
     """The tier table valid on the first day of ``month``, checked for overlaps and gaps."""
     rows = Tier.objects.filter(programme=programme, effective_from__lte=month).filter(
         Q(effective_to__isnull=True) | Q(effective_to__gte=month)).order_by("min_age")
-    specs = [rules.TierSpec(t.label, t.min_age, t.max_age, t.amount_fen) for t in rows]
-    rules.check_tier_table(specs)
+    specs = [rules.TierSpec(t.label, t.min_age, t.max_age, t.amount_fen, t.grade) for t in rows]
+    rules.check_tier_table(specs, by_grade=programme.tier_basis == Programme.TierBasis.GRADE)
     return specs
 
 
@@ -52,68 +51,48 @@ def _check_request(programme: Programme, month: dt.date, area_code: str, acting_
             raise PermissionDenied(_("Area %(code)s is outside your jurisdiction.") % {"code": area_code})
 
 
-def _insert_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec], *, month: dt.date,
-                  kind: str, entitled_sql: str = "", entitled_params: tuple = ()) -> None:
-    """One INSERT … SELECT: ages become birth-date cut-offs, so the database does the work.
+def _insert(run: PayrollRun, programme: Programme, month: dt.date, kind: str, expected: payroll_sql.Sql,
+            extra_where: payroll_sql.Sql | None = None) -> None:
+    """INSERT … SELECT the expected lines; a line already paid by a released run is skipped.
 
-    ``entitled_sql`` joins the entitlement table for application programmes; an
-    automatic programme pays straight from the registry. Lines already paid by a
-    released run are skipped by the partial unique index (ON CONFLICT … DO NOTHING);
-    a NOT EXISTS on the table being filled would rescan every freshly inserted row
-    on PostgreSQL and turn quadratic.
+    The partial unique index does the skipping (ON CONFLICT … DO NOTHING): a NOT
+    EXISTS on the table being filled would rescan every fresh row on PostgreSQL.
     """
-    end = rules.last_day(month)
-    ordered = sorted(tiers, key=lambda t: t.min_age, reverse=True)
-    tier_case = " ".join("WHEN e.birth_date <= %s THEN %s" for _ in ordered)
-    params_tier = [p for t in ordered for p in (rules.birth_cutoff(end, t.min_age), t.label)]
-    params_amount = [p for t in ordered for p in (rules.birth_cutoff(end, t.min_age), t.amount_fen)]
-    youngest = min(t.min_age for t in tiers)
-    oldest_cap = next((t.max_age for t in ordered[:1] if t.max_age is not None), None)
-    low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
     kind = PaymentLine.Kind(kind).value  # a fixed literal: the ON CONFLICT predicate must match the index's
-    # Survival certification (regular lines only): a certification covering the month must exist, and a month
-    # already back-paid as arrears is not paid again as a regular line.
-    certified = kind == PaymentLine.Kind.REGULAR and programme.survival_certification_months is not None
-    certified_sql = f"""AND EXISTS (SELECT 1 FROM {SurvivalCertification._meta.db_table} sc
-              WHERE sc.elder_id = e.id AND sc.certified_on >= %s AND sc.certified_on <= %s)
-          AND NOT EXISTS (SELECT 1 FROM {PaymentLine._meta.db_table} bp
-              WHERE bp.programme_id = %s AND bp.elder_id = e.id AND bp.month = %s AND bp.kind = 'back_pay')"""
-    sql = f"""
-        INSERT INTO {PaymentLine._meta.db_table}
-            (run_id, programme_id, elder_id, month, kind, tier, amount_fen, area_code)
-        SELECT %s, %s, e.id, %s, '{kind}',
-               CASE {tier_case} END,
-               CASE {tier_case} END,
-               e.area_code
-        FROM {Elder._meta.db_table} e {entitled_sql}
-        WHERE e.area_code >= %s AND e.area_code <= %s
-          AND e.birth_date <= %s
-          {"AND e.birth_date > %s" if oldest_cap is not None else ""}
-          AND e.status <> 'moved_away'
-          AND (e.death_date IS NULL OR e.death_date >= %s)
-          {"AND e.hukou_area_code LIKE %s" if programme.hukou_required else ""}
-          {certified_sql if certified else ""}
-        ON CONFLICT (programme_id, elder_id, month) WHERE kind = '{kind}' DO NOTHING
-    """
-    params = [run.pk, programme.pk, month, *params_tier, *params_amount, *entitled_params, low, high,
-              rules.birth_cutoff(end, youngest)]
-    if oldest_cap is not None:
-        params.append(rules.birth_cutoff(end, oldest_cap + 1))
-    params.append(month)
-    if programme.hukou_required:
-        params.append(programme.area_id + "%")
-    if certified:
-        params += [survival.window_start(month, programme.survival_certification_months), end, programme.pk, month]
+    sql = payroll_sql.Sql().add(f"""INSERT INTO {PaymentLine._meta.db_table}
+        (run_id, programme_id, elder_id, month, kind, tier, amount_fen, area_code)
+        SELECT %s, %s, x.elder_id, %s, '{kind}', x.tier, x.amount_fen, x.area_code FROM (""", run.pk, programme.pk, month)
+    sql.extend(expected).add(") x WHERE 1 = 1")
+    if extra_where is not None:
+        sql.extend(extra_where)
+    sql.add(f"ON CONFLICT (programme_id, elder_id, month) WHERE kind = '{kind}' DO NOTHING")
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql.text, sql.params)
 
 
-def _insert_entitled_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
-    """Application programmes pay elders whose active entitlement covers the month."""
-    entitled_sql = f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
-        AND en.status = 'active' AND en.start_month <= %s AND (en.end_month IS NULL OR en.end_month >= %s)"""
-    _insert_lines(run, programme, tiers, month=run.month, kind=PaymentLine.Kind.REGULAR, entitled_sql=entitled_sql,
-                  entitled_params=(programme.pk, run.month, run.month))
+def _entitlement_join(programme: Programme, month: dt.date, *, with_back_pay: bool = False) -> payroll_sql.Sql:
+    """Application programmes pay elders whose active entitlement covers the month (or owes it as back-pay)."""
+    start = "COALESCE(en.back_pay_from, en.start_month)" if with_back_pay else "en.start_month"
+    return payroll_sql.Sql().add(f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
+        AND en.status = 'active' AND {start} <= %s AND (en.end_month IS NULL OR en.end_month >= %s)""",
+                                 programme.pk, month, month)
+
+
+def _insert_regular_lines(run: PayrollRun, programme: Programme, tiers: list[rules.TierSpec]) -> None:
+    """This month's lines. Where survival certification is required, a certification must cover the
+    month, and a month already back-paid as arrears is not paid again as a regular line."""
+    month, low, high = run.month, *_bounds(run.area_code)
+    join = None if programme.enrolment == Programme.Enrolment.AUTOMATIC else _entitlement_join(programme, month)
+    certified = programme.survival_certification_months
+    since = survival.window_start(month, certified) if certified is not None else None
+    expected = payroll_sql.expected_lines(programme, tiers, month=month, low=low, high=high, join=join,
+                                          certified_since=since)
+    not_arrears = None
+    if certified is not None:
+        not_arrears = payroll_sql.Sql().add(f"""AND NOT EXISTS (SELECT 1 FROM {PaymentLine._meta.db_table} bp
+            WHERE bp.programme_id = %s AND bp.elder_id = x.elder_id AND bp.month = %s AND bp.kind = 'back_pay')""",
+                                            programme.pk, month)
+    _insert(run, programme, month, PaymentLine.Kind.REGULAR, expected, not_arrears)
 
 
 def _insert_back_pay_lines(run: PayrollRun, programme: Programme) -> None:
@@ -122,16 +101,32 @@ def _insert_back_pay_lines(run: PayrollRun, programme: Programme) -> None:
     One INSERT … SELECT per missed month (each with that month's tiers and death
     rule); the partial unique index on back-pay lines makes a later run skip them.
     """
-    low, high = run.area_code, run.area_code.ljust(AREA_CODE_LENGTH, "9")
+    low, high = _bounds(run.area_code)
     owed = (Entitlement.objects.filter(programme=programme, status=Entitlement.Status.ACTIVE, back_pay_from__isnull=False,
                                        start_month__lte=run.month, elder__area__gte=low, elder__area__lte=high)
             .values_list("back_pay_from", "start_month").distinct())
     months = sorted({m for first, start in owed for m in app_rules.back_pay_months(first, start, back_pay=True)})
-    entitled_sql = f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
-        AND en.status = 'active' AND en.back_pay_from <= %s AND en.start_month > %s AND en.start_month <= %s"""
     for month in months:
-        _insert_lines(run, programme, tiers_in_force(programme, month), month=month, kind=PaymentLine.Kind.BACK_PAY,
-                      entitled_sql=entitled_sql, entitled_params=(programme.pk, month, month, run.month))
+        join = payroll_sql.Sql().add(f"""JOIN {Entitlement._meta.db_table} en ON en.elder_id = e.id AND en.programme_id = %s
+            AND en.status = 'active' AND en.back_pay_from <= %s AND en.start_month > %s AND en.start_month <= %s""",
+                                     programme.pk, month, month, run.month)
+        expected = payroll_sql.expected_lines(programme, tiers_in_force(programme, month), month=month, low=low,
+                                              high=high, join=join)
+        _insert(run, programme, month, PaymentLine.Kind.BACK_PAY, expected)
+
+
+def _conditions(programme: Programme, month: dt.date) -> dict:
+    """What else a month's payment needs besides the registry: an entitlement, a survival certification."""
+    conditions = {}
+    if programme.enrolment == Programme.Enrolment.APPLICATION:
+        conditions["join"] = _entitlement_join(programme, month, with_back_pay=True)
+    if programme.survival_certification_months is not None:
+        conditions["certified_since"] = survival.window_start(month, programme.survival_certification_months)
+    return conditions
+
+
+def _bounds(area_code: str) -> tuple[str, str]:
+    return area_code, area_code.ljust(AREA_CODE_LENGTH, "9")
 
 
 def _refresh_totals(programme: Programme, month: dt.date) -> None:
@@ -171,14 +166,16 @@ def run_payroll(*, programme_code: str, month: dt.date, area_code: str | None = 
         PaymentLine.objects.filter(programme=programme, run__month=month, kind=PaymentLine.Kind.BACK_PAY,
                                    area_code__gte=low, area_code__lte=high,
                                    run__status=PayrollRun.Status.COMPUTED).delete()
-        if programme.enrolment == Programme.Enrolment.AUTOMATIC:
-            _insert_lines(run, programme, tiers, month=month, kind=PaymentLine.Kind.REGULAR)
-        else:
-            _insert_entitled_lines(run, programme, tiers)
+        corrections.delete_unreleased_corrections(programme, month, low, high)
+        started = timezone.now()  # rechecks opened after this are left for the next run
+        _insert_regular_lines(run, programme, tiers)
+        if programme.enrolment == Programme.Enrolment.APPLICATION:
             _insert_back_pay_lines(run, programme)
+        tiers_for = lambda m: tiers if m == month else tiers_in_force(programme, m)  # noqa: E731
         if programme.survival_certification_months is not None:
-            survival.insert_arrears(run, programme, lambda m: tiers if m == month else tiers_in_force(programme, m))
-        run.computed_at = timezone.now()
+            survival.insert_arrears(run, programme, tiers_for)
+        corrections.insert_corrections(run, programme, tiers_for, lambda m: _conditions(programme, m))
+        run.computed_at = started
         run.computed_by = acting_user if acting_user is not None and acting_user.is_authenticated else None
         run.save(update_fields=["computed_at", "computed_by"])
         _refresh_totals(programme, month)

@@ -24,7 +24,7 @@ from yiyang.people.models import Elder
 from yiyang.people.services import access_elder_by_id
 
 from . import applications_rules as app_rules
-from . import rules
+from . import facts, rules
 from .models import Entitlement, PaymentLine, PayrollRun, Programme, SurvivalCertification
 
 AUDITED = ["elder", "certified_on", "method", "source_reference"]
@@ -128,7 +128,8 @@ def insert_arrears(run: PayrollRun, programme: Programme, tiers_for) -> None:
             if month not in cache:
                 cache[month] = tiers_for(month)
             tier = rules.payment_for(birth_date=elder.birth_date, status=elder.status, death_date=elder.death_date,
-                                     month=month, tiers=cache[month])
+                                     month=month, tiers=cache[month], grade=facts.grade_on(elder, programme, month),
+                                     hardship_ok=facts.hardship_ok(elder, programme, month))
             if tier is None:
                 continue
             lines.append(PaymentLine(run=run, programme=programme, elder=elder, month=month,

@@ -241,3 +241,37 @@ class ElderAccess(models.Model):
 
     def __str__(self):
         return f"{self.user} → {self.elder}"
+
+
+class ResidenceMove(models.Model):
+    """A move from one village of the platform to another (费随人走): the elder lives in ``to_area`` from ``moved_on``.
+
+    Monthly benefits are paid by the area where the elder lived on the first day of
+    the month, so a move never makes a month paid twice or missed.
+    """
+
+    elder = models.ForeignKey(Elder, verbose_name=_("elder"), on_delete=models.PROTECT, related_name="moves")
+    from_area = models.ForeignKey("areas.Area", verbose_name=_("from"), to_field="code", db_column="from_area_code",
+                                  on_delete=models.PROTECT, related_name="+")
+    to_area = models.ForeignKey("areas.Area", verbose_name=_("to"), to_field="code", db_column="to_area_code",
+                                on_delete=models.PROTECT, related_name="+")
+    moved_on = models.DateField(_("moved on"))
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("move within the city")
+        verbose_name_plural = _("moves within the city")
+        ordering = ["elder", "moved_on", "id"]
+        indexes = [models.Index(fields=["moved_on", "from_area"], name="move_day_origin")]
+        constraints = [
+            models.UniqueConstraint(fields=["elder", "moved_on"], name="move_one_per_day"),
+            models.CheckConstraint(condition=~Q(from_area=models.F("to_area")), name="move_changes_village"),
+        ]
+
+    def __str__(self):
+        return f"{self.elder_id} {self.from_area_id}→{self.to_area_id} {self.moved_on}"

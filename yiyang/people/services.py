@@ -17,8 +17,8 @@ from yiyang.core import audit, crypto
 from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditAction
 
-from . import rules
-from .models import Contact, Elder, HardshipCategory, HardshipSource, HardshipStatus
+from . import rules, signals
+from .models import Contact, Elder, HardshipCategory, HardshipSource, HardshipStatus, ResidenceMove
 from .validation import clean_elder
 
 AUDITED_FIELDS = [
@@ -79,7 +79,26 @@ def update_elder(elder: Elder, *, acting_user, data: dict, today: dt.date | None
     apply_personal_indexes(elder)
     elder.save()
     audit.record(AuditAction.UPDATE, actor=acting_user, obj=elder, area_code=elder.area_id, before=before, after=_snapshot(elder))
+    _announce_payroll_facts(elder, before, acting_user)
     return elder
+
+
+PAYROLL_FACTS = ("birth_date", "status", "death_date", "moved_away_date")
+
+
+def _announce_payroll_facts(elder: Elder, before: dict, acting_user) -> None:
+    """Tell the payroll when a change reaches back into months that may already be paid."""
+    after = _snapshot(elder)
+    changed = [field for field in PAYROLL_FACTS if before.get(field) != after.get(field)]
+    if not changed:
+        return
+    dates = [d for d in (elder.death_date, elder.moved_away_date) if d is not None]
+    for field in ("death_date", "moved_away_date"):
+        if before.get(field):
+            dates.append(dt.date.fromisoformat(before[field]))
+    since = min(dates) if dates and "birth_date" not in changed else None  # a birth-date fix touches every month
+    signals.eligibility_changed.send(sender=Elder, elder=elder, since=since, reason=",".join(changed),
+                                     acting_user=acting_user)
 
 
 @transaction.atomic
@@ -122,6 +141,8 @@ def add_hardship(elder: Elder, *, acting_user, category: str, start_date, source
                                            evidence=evidence[:300], recorded_by=acting_user)
     audit.record(AuditAction.CREATE, actor=acting_user, obj=status, area_code=elder.area_id,
                  after={"category": category, "start_date": start.isoformat(), "source": source, "evidence": evidence})
+    signals.eligibility_changed.send(sender=HardshipStatus, elder=elder, since=start, reason=f"hardship {category}",
+                                     acting_user=acting_user)
     return status
 
 
@@ -141,7 +162,62 @@ def end_hardship(status: HardshipStatus, *, acting_user, end_date) -> HardshipSt
     status.save(update_fields=["end_date"])
     audit.record(AuditAction.UPDATE, actor=acting_user, obj=status, area_code=status.elder.area_id,
                  before={"end_date": None}, after={"end_date": end.isoformat()})
+    signals.eligibility_changed.send(sender=HardshipStatus, elder=status.elder, since=end,
+                                     reason=f"hardship {status.category} ended", acting_user=acting_user)
     return status
+
+
+@transaction.atomic
+def move_within_platform(elder: Elder, *, acting_user, to_area_code: str, moved_on, address: str = "",
+                         today: dt.date | None = None) -> ResidenceMove:
+    """Record a move to another village of the platform (费随人走) and re-home the record.
+
+    The official of the area the elder leaves records it; the destination may lie
+    outside their jurisdiction (the elder then leaves their view). Listeners move
+    entitlements; the payroll pays each month where the elder lived on its first day.
+    """
+    from yiyang.areas.models import Area
+
+    _require(acting_user, "people.change_elder")
+    elder = Elder.objects.for_user(acting_user).select_for_update().filter(pk=elder.pk).first()
+    if elder is None:
+        raise Http404(_("No such elder in your jurisdiction."))
+    today = today or dt.date.today()
+    errors = {}
+    destination = Area.objects.filter(code=to_area_code).first()
+    if destination is None or len(destination.code) != 12:
+        errors["to_area_code"] = [_("Choose the village (12-digit code) the elder moves to.")]
+    elif destination.code == elder.area_id:
+        errors["to_area_code"] = [_("The elder already lives in this village.")]
+    try:
+        day = rules.parse_date(moved_on, today=today)
+    except ValueError as exc:
+        errors["moved_on"] = [str(exc)]
+        day = None
+    if day is None and "moved_on" not in errors:
+        errors["moved_on"] = [_("Enter the date of the move.")]
+    if day is not None and day > today:
+        errors["moved_on"] = [_("A move is recorded once it has happened.")]
+    if elder.status != "alive":
+        errors["status"] = [_("Only a living elder registered here can move within the city.")]
+    last = elder.moves.order_by("-moved_on").first()
+    if day is not None and last is not None and day <= last.moved_on:
+        errors["moved_on"] = [_("A later move (%(date)s) is already recorded.") % {"date": last.moved_on.isoformat()}]
+    if errors:
+        raise ValidationError(errors)
+    before = _snapshot(elder)
+    move = ResidenceMove.objects.create(elder=elder, from_area_id=elder.area_id, to_area=destination, moved_on=day,
+                                        recorded_by=acting_user)
+    elder.area = destination
+    if address:
+        elder.address = address[:200]
+    elder.save(update_fields=["area", "address"])
+    audit.record(AuditAction.UPDATE, actor=acting_user, obj=elder, area_code=move.from_area_id, before=before,
+                 after=_snapshot(elder), note=f"moved {move.from_area_id}->{move.to_area_id} on {day.isoformat()}")
+    audit.record(AuditAction.CREATE, actor=acting_user, obj=move, area_code=move.to_area_id,
+                 after={"from": move.from_area_id, "to": move.to_area_id, "moved_on": day.isoformat()})
+    signals.elder_moved.send(sender=ResidenceMove, move=move, acting_user=acting_user)
+    return move
 
 
 @transaction.atomic
