@@ -23,6 +23,12 @@ def scratch_database(name: str) -> str:
     return urlunparse(parts._replace(path=f"/{name}"))
 
 
+def scratch_url(name: str) -> str:
+    """The URL of database ``name`` on the server of $DATABASE_URL, left as it is."""
+    parts = urlparse(os.environ.get("DATABASE_URL", ""))
+    return urlunparse(parts._replace(path=f"/{name}"))
+
+
 def peak_memory_mb() -> float:
     """Peak resident memory of this process (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

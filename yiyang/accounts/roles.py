@@ -56,7 +56,9 @@ _OFFICIAL = (
     | {"people.reveal_personal_data", "core.view_auditentry", "accounts.manage_users", "accounts.view_user"}
     | _BENEFITS_READ
 )
-_PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll"}
+_PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll", "benefits.view_suspension"}
+# Suspending and resuming one elder's payments (停发/恢复): county officials.
+_SUSPEND = {"benefits.add_suspension", "benefits.change_suspension"}
 # Payee accounts and bank files (county and city): setting an account also needs people.change_elder.
 _BANK = {"benefits.view_payeeaccount", "benefits.add_payeeaccount", "benefits.view_bankbatch"}
 # Benefit applications: officials file them on an elder's behalf and review them at their level.
@@ -76,7 +78,7 @@ _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmen
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
                                   | _APPLY_REVIEW | _SURVIVAL_VIEW),
-    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
+    Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _SUSPEND | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
                                     | _APPLY_REVIEW | _SURVIVAL),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL),
     Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL),

@@ -296,3 +296,21 @@ def _bulk_enrol(batch: list[Entitlement]) -> None:
     """Insert and empty ``batch``; a row a concurrent enrolment already made is skipped by the unique index."""
     Entitlement.objects.bulk_create(batch, ignore_conflicts=True)
     batch.clear()
+
+
+def open_document(document_id, *, acting_user):
+    """An uploaded document the user may see, opened for reading; every opening is audited as a reveal."""
+    from django.http import Http404
+
+    document = (ApplicationDocument.objects.for_user(acting_user).select_related("application__elder")
+                .filter(pk=document_id).first())
+    if document is None:
+        raise Http404(_("No such document in your jurisdiction."))
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError:
+        raise Http404(_("The file of this document is missing.")) from None
+    application = document.application
+    audit.record(AuditAction.REVEAL, actor=acting_user, obj=document, area_code=application.elder.area_id,
+                 note=f"download {document.kind} of application {application.pk}")
+    return document, handle

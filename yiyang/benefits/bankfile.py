@@ -37,7 +37,8 @@ def yuan(fen: int) -> str:
     return str((Decimal(fen) / 100).quantize(Decimal("0.01")))
 
 
-def _require(acting_user, area_code: str) -> None:
+def require_bank_rights(acting_user, area_code: str) -> None:
+    """May the user make bank files and import returns for this area? Raises PermissionDenied if not."""
     if not acting_user.has_perm("benefits.approve_payroll"):
         raise PermissionDenied(_("You may not handle bank files."))
     if not (acting_user.is_superuser or code_in_scope(area_code, acting_user.scope_code)):
@@ -48,7 +49,7 @@ def bank_file(run: PayrollRun, *, acting_user, fmt: str = "csv") -> tuple[str, b
     """Record a BankBatch, move the lines it pays to 'sent', and return (filename, content)."""
     if fmt not in BankBatch.Format.values:
         raise RuleError(_("the bank file format is csv or xlsx"))
-    _require(acting_user, run.area_code)
+    require_bank_rights(acting_user, run.area_code)
     with transaction.atomic():
         run = PayrollRun.objects.select_for_update().select_related("programme").get(pk=run.pk)
         if run.status != PayrollRun.Status.RELEASED:

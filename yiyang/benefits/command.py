@@ -11,7 +11,7 @@ def add_arguments(parser) -> None:
     sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     run = sub.add_parser("run", help="compute (or recompute, idempotently) a month's payroll")
     run.add_argument("--month", required=True, help="YYYY-MM")
-    run.add_argument("--programme", help="programme code (default: every active automatic cash programme)")
+    run.add_argument("--programme", help="programme code (default: every active programme)")
     run.add_argument("--area", help="area code prefix (default: the programme's area)")
 
 
@@ -24,10 +24,9 @@ def run(args) -> int:
     try:
         month = rules.parse_month(args.month)
         codes = [args.programme] if args.programme else list(
-            Programme.objects.filter(is_active=True, enrolment=Programme.Enrolment.AUTOMATIC,
-                                     payment_mode=Programme.PaymentMode.CASH).values_list("code", flat=True))
+            Programme.objects.filter(is_active=True).values_list("code", flat=True))
         if not codes:
-            print("No automatic cash programme is configured.", file=sys.stderr)
+            print("No active programme is configured.", file=sys.stderr)
             return 1
         for code in codes:
             result = services.run_payroll(programme_code=code, month=month, area_code=args.area)

@@ -561,3 +561,35 @@ class PayrollRecheck(models.Model):
 
     def __str__(self):
         return f"{self.programme_id} {self.elder_id} {self.since}"
+
+
+class Suspension(models.Model):
+    """A programme's payments to an elder paused for a period (e.g. while in prison or abroad); months inside it
+    are not paid, and not paid later either (unlike a lapsed survival certification)."""
+
+    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="+")
+    elder = models.ForeignKey("people.Elder", verbose_name=_("elder"), on_delete=models.PROTECT,
+                              related_name="benefit_suspensions")
+    from_month = models.DateField(_("suspended from (month)"))
+    until_month = models.DateField(_("suspended until (month)"), null=True, blank=True)
+    reason = models.CharField(_("reason"), max_length=300)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("by"), null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="elder__area", elder="elder")
+
+    class Meta:
+        verbose_name = _("payment suspension")
+        verbose_name_plural = _("payment suspensions")
+        ordering = ["elder", "-from_month"]
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "elder"], condition=Q(until_month__isnull=True),
+                                    name="suspension_one_open"),
+            models.CheckConstraint(condition=Q(until_month__isnull=True) | Q(until_month__gte=models.F("from_month")),
+                                   name="suspension_dates"),
+        ]
+
+    def __str__(self):
+        return f"{self.programme_id} {self.elder_id} {self.from_month:%Y-%m}"

@@ -47,7 +47,7 @@ def _snapshot(account: PayeeAccount | None) -> dict | None:
 def set_payee_account(elder: Elder, *, acting_user, holder_name: str, account_number: str, kind: str,
                       bank_name: str = "", holder_relation: str = "self") -> PayeeAccount:
     """Make a new active payee account for ``elder``, retiring the previous one."""
-    if not acting_user.has_perm("people.change_elder"):
+    if not (acting_user.has_perm("people.change_elder") and acting_user.has_perm("benefits.add_payeeaccount")):
         raise PermissionDenied(_("You do not have permission to do this."))
     access_elder_by_id(acting_user, elder.pk)  # 404 outside the user's jurisdiction
     errors: dict[str, list[str]] = {}
@@ -81,3 +81,13 @@ def set_payee_account(elder: Elder, *, acting_user, holder_name: str, account_nu
     audit.record(AuditAction.UPDATE if previous else AuditAction.CREATE, actor=acting_user, obj=account,
                  area_code=elder.area_id, before=_snapshot(previous), after=_snapshot(account), note="payee account")
     return account
+
+
+def reveal_account_number(account: PayeeAccount, *, acting_user) -> str:
+    """The account number in clear, for those entitled, audited like ``people.services.reveal``."""
+    if not (acting_user.has_perm("benefits.view_payeeaccount") and acting_user.has_perm("people.reveal_personal_data")):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    access_elder_by_id(acting_user, account.elder_id)
+    audit.record(AuditAction.REVEAL, actor=acting_user, obj=account, area_code=account.elder.area_id,
+                 note="account_number")
+    return account.account_number

@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from . import views
 
@@ -20,6 +20,8 @@ register_converter(MonthConverter, "month")
 app_name = "benefits"
 
 urlpatterns = [
+    path("applications/", include("yiyang.benefits.urls_applications")),
+    path("payments/", include("yiyang.benefits.urls_payments")),
     path("", views.programme_list, name="programmes"),
     path("<slug:code>/payroll/", views.payroll_runs, name="runs"),
     path("<slug:code>/payroll/<month:month>/", views.payroll_month, name="month"),

@@ -34,6 +34,7 @@ from . import anomalies, release, rules, services
 from .forms import LineFilterForm, RunForm
 from .models import PaymentLine, PayrollApproval, PayrollRun, Programme, Tier
 from .tables import PaymentLineTable, RunTable, yuan
+from .views_payments import bank_panel
 
 PER_PAGE = 50
 
@@ -170,6 +171,7 @@ def _run_panels(user, programme: Programme, month: dt.date, area_names: dict[str
             "empty": not totals,
             "can_release": can_approve and computed and run_in_scope and bool(totals),
             "pending": [area_names.get(c, c) for c in pending] if run_in_scope else [],
+            "bank": bank_panel(user, run),
         })
     return panels
 

@@ -20,6 +20,7 @@ from yiyang.accounts.roles import Role
 from yiyang.areas import divisions
 from yiyang.areas.models import Area, Level
 from yiyang.areas.reference import load_reference_divisions
+from yiyang.assessments.models import Assessment
 from yiyang.core import bulk, crypto
 from yiyang.organizations.models import Organization, OrganizationKind
 from yiyang.people import idnumber
@@ -158,6 +159,32 @@ class ElderGenerator:
         return first17 + idnumber.check_char(first17)
 
 
+ASSESSMENT_FIELDS = ["id", "elder", "instrument", "reason", "status", "requester_kind", "requested_at", "note",
+                     "assessors_required", "answers", "total", "preliminary_grade", "grade", "reviewed_at",
+                     "return_reason", "cancel_reason", "valid_from", "valid_until", "updated_at"]
+GRADE_TOTALS = {0: (90, 100), 1: (66, 89), 2: (46, 65), 3: (30, 45), 4: (5, 29)}
+
+
+def _assessed_grade(rng: random.Random, age: int, cats: list[str]) -> int | None:
+    """Who holds a current ability assessment, and its grade: the disabled, many in hardship, some of the old."""
+    if "disabled" in cats or "severe_disability" in cats:
+        return rng.choice([3, 3, 4])
+    if "semi_disabled" in cats:
+        return rng.choice([1, 2, 2])
+    chance = 0.3 if ("dibao" in cats or "tekun" in cats) else (0.08 if age >= 80 else 0.02)
+    if rng.random() < chance:
+        return rng.choices([0, 1, 2, 3, 4], weights=[30, 30, 20, 12, 8])[0]
+    return None
+
+
+def _assessment_row(rng: random.Random, pk: int, elder_id: int, grade: int, today: dt.date, now) -> tuple:
+    """An approved GB/T 42195-2022 result, valid for a year from a day in the last eleven months."""
+    valid_from = today - dt.timedelta(days=rng.randint(20, 330))
+    total = rng.randint(*GRADE_TOTALS[grade])
+    return (pk, elder_id, "GB/T 42195-2022", "first", "approved", "official", now, "", 2, "", total, grade, grade,
+            now, "", "", valid_from, valid_from + dt.timedelta(days=364), now)
+
+
 def build_elders(rng: random.Random, demo: DemoCity, count: int, today: dt.date, progress=None) -> list[int]:
     """Write ``count`` elders with households, contacts and hardship records. Returns some alive elder ids."""
     gen = ElderGenerator(rng, demo, today)
@@ -174,11 +201,12 @@ def build_elders(rng: random.Random, demo: DemoCity, count: int, today: dt.date,
     contact_fields = ["id", "elder", "name", "relation", "phone", "phone_index", "is_guardian", "is_emergency",
                       "lives_together", "priority"]
     hardship_fields = ["id", "elder", "category", "start_date", "end_date", "source", "evidence", "recorded_by", "recorded_at"]
+    assessment_id = bulk.next_id(Assessment)
     conditions = ["高血压", "糖尿病", "冠心病", "慢阻肺", "脑卒中后遗症", "骨关节病", "阿尔茨海默病"]
     made = 0
     while made < count:
         n = min(CHUNK, count - made)
-        elders, households, contacts, hardships = [], [], [], []
+        elders, households, contacts, hardships, assessments = [], [], [], [], []
         villages = rng.choices(demo.villages, gen.village_weights, k=n)
         i = 0
         while i < n:
@@ -226,6 +254,10 @@ def build_elders(rng: random.Random, demo: DemoCity, count: int, today: dt.date,
                     hardships.append((hardship_id, elder_id, c, start, None, rng.choice(["civil_affairs", "village_report"]),
                                       f"民政核对〔{start.year}〕{rng.randint(1, 999)}号", None, now))
                     hardship_id += 1
+                grade = _assessed_grade(rng, age, cats)
+                if grade is not None and status == "alive":
+                    assessments.append(_assessment_row(rng, assessment_id, elder_id, grade, today, now))
+                    assessment_id += 1
                 if m == 0:
                     for k in range(1 if rng.random() < 0.6 else 2):
                         child_sex = rng.choice("MF")
@@ -244,10 +276,11 @@ def build_elders(rng: random.Random, demo: DemoCity, count: int, today: dt.date,
             bulk.insert_rows(Elder, elder_fields, elders)
             bulk.insert_rows(Contact, contact_fields, contacts)
             bulk.insert_rows(HardshipStatus, hardship_fields, hardships)
+            bulk.insert_rows(Assessment, ASSESSMENT_FIELDS, assessments)
         made += len(elders)
         if progress:
             progress(made, count)
-    for model in (Household, Elder, Contact, HardshipStatus):
+    for model in (Household, Elder, Contact, HardshipStatus, Assessment):
         bulk.reset_sequence(model)
     return sample_alive
 
@@ -321,7 +354,15 @@ def build_accounts(demo: DemoCity, orgs: dict[str, list[Organization]], elder_id
 
 
 def build_programmes(city: str) -> None:
-    """The demo city's 高龄津贴 (CONTRACT.md demo rules: 绵阳's tiers, automatic, no hukou, no back-pay)."""
+    """The demo city's three subsidies (三大补贴).
+
+    - 高龄津贴 ``gaoling`` exactly as CONTRACT.md's demo rules (绵阳's tiers, automatic,
+      no hukou, no back-pay);
+    - 护理补贴 ``huli`` for elders in economic hardship (低保, 特困) by ability grade
+      (中度 100, 重度 200, 完全失能 300 yuan a month), cash;
+    - 服务补贴 ``fuwu`` for hardship elders (低保, 特困, 计生特殊家庭), 30 yuan a month
+      from 60 and 50 from 80, as a voucher balance that home-care orders draw on.
+    """
     from yiyang.benefits.models import Programme, Tier
 
     programme = Programme.objects.create(
@@ -332,6 +373,22 @@ def build_programmes(city: str) -> None:
         Tier(programme=programme, label="80-89", min_age=80, max_age=89, amount_fen=2_500, effective_from=since),
         Tier(programme=programme, label="90-99", min_age=90, max_age=99, amount_fen=10_000, effective_from=since),
         Tier(programme=programme, label="100+", min_age=100, max_age=None, amount_fen=40_000, effective_from=since),
+    ])
+    care = Programme.objects.create(
+        code="huli", name="经济困难失能老年人护理补贴", kind=Programme.Kind.CARE_SUBSIDY,
+        payment_mode=Programme.PaymentMode.CASH, area_id=city, enrolment=Programme.Enrolment.AUTOMATIC,
+        tier_basis=Programme.TierBasis.GRADE, hardship_categories=["dibao", "tekun"])
+    Tier.objects.bulk_create([
+        Tier(programme=care, label=label, min_age=60, grade=grade, amount_fen=fen, effective_from=since)
+        for label, grade, fen in (("中度失能", 2, 10_000), ("重度失能", 3, 20_000), ("完全失能", 4, 30_000))
+    ])
+    service = Programme.objects.create(
+        code="fuwu", name="经济困难老年人服务补贴", kind=Programme.Kind.SERVICE_SUBSIDY,
+        payment_mode=Programme.PaymentMode.VOUCHER, area_id=city, enrolment=Programme.Enrolment.AUTOMATIC,
+        hardship_categories=["dibao", "tekun", "family_planning_special"])
+    Tier.objects.bulk_create([
+        Tier(programme=service, label="60-79", min_age=60, max_age=79, amount_fen=3_000, effective_from=since),
+        Tier(programme=service, label="80+", min_age=80, max_age=None, amount_fen=5_000, effective_from=since),
     ])
 
 

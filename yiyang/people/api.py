@@ -124,3 +124,25 @@ class ElderViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveMod
         field = request.data.get("field", "id_number")
         value = services.reveal(elder, field, acting_user=request.user, reason=request.data.get("reason", ""))
         return Response({"field": field, "value": value})
+
+    @extend_schema(
+        request=inline_serializer("MoveRequest", {"to_area_code": serializers.CharField(),
+                                                  "moved_on": serializers.DateField(),
+                                                  "address": serializers.CharField(required=False)}),
+        responses={201: inline_serializer("MoveResponse", {
+            "elder": serializers.IntegerField(), "from_area_code": serializers.CharField(),
+            "to_area_code": serializers.CharField(), "moved_on": serializers.DateField()})},
+    )
+    @action(detail=True, methods=["post"])
+    def move(self, request, pk=None, **kwargs):
+        """Record a move to another village of the platform (费随人走); benefits follow the elder."""
+        elder = self.get_object()
+        try:
+            move = services.move_within_platform(elder, acting_user=request.user,
+                                                 to_area_code=str(request.data.get("to_area_code", "")),
+                                                 moved_on=request.data.get("moved_on"),
+                                                 address=str(request.data.get("address", "")))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from exc
+        return Response({"elder": elder.pk, "from_area_code": move.from_area_id, "to_area_code": move.to_area_id,
+                         "moved_on": move.moved_on.isoformat()}, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from yiyang.benefits import bankfile, release, services
+from yiyang.benefits import bankfile, release, services, suspensions
 from yiyang.benefits.models import (
     BankStatus,
     Entitlement,
@@ -13,7 +13,9 @@ from yiyang.benefits.models import (
     Programme,
     Tier,
 )
+from yiyang.benefits.rules import RuleError
 from yiyang.conftest import make_id_number
+from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditEntry
 from yiyang.people import services as people
 from yiyang.people.models import Elder, ResidenceMove
@@ -133,3 +135,24 @@ def test_an_entitlement_ends_when_the_elder_leaves_the_programmes_area(city, old
     assert (county.status, county.end_month) == ("stopped", MONTH)
     assert city_wide.status == "active"
     assert AuditEntry.objects.filter(object_type="benefits.entitlement", note__startswith="entitlement transferred").exists()
+
+
+# --- suspension -------------------------------------------------------------------------------
+
+
+def test_a_suspension_reaching_a_released_month_recovers_it_and_resumption_pays_from_then(city, old):
+    _run_and_release(city, MONTH)
+    with pytest.raises(PermissionDenied):
+        suspensions.suspend(old, programme_code="gaoling", from_month=MONTH, reason="服刑", acting_user=city.user("county_b"))
+    with pytest.raises(RuleError, match="why"):
+        suspensions.suspend(old, programme_code="gaoling", from_month=MONTH, reason=" ", acting_user=city.user("county_a"))
+    suspension = suspensions.suspend(old, programme_code="gaoling", from_month=MONTH, reason="服刑",
+                                     acting_user=city.user("county_a"), today=TODAY)
+    with pytest.raises(RuleError, match="already suspended"):
+        suspensions.suspend(old, programme_code="gaoling", from_month=NOVEMBER, reason="服刑",
+                            acting_user=city.user("county_a"), today=TODAY)
+    _run_and_release(city, NOVEMBER)
+    december = dt.date(2026, 12, 1)
+    suspensions.resume(suspension, from_month=december, acting_user=city.user("county_a"), today=TODAY)
+    services.run_payroll(programme_code="gaoling", month=december, area_code="510703", today=dt.date(2026, 12, 3))
+    assert _lines(old) == [(MONTH, "recovery", -2_500), (MONTH, "regular", 2_500), (december, "regular", 2_500)]
