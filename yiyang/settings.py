@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "yiyang.people",
     "yiyang.assessments",
     "yiyang.benefits",
+    "yiyang.homecare",
     "yiyang.demo",
 ]
 

@@ -48,8 +48,22 @@ _REGISTRY_READ = {"people.view_elder", "areas.view_area", "organizations.view_or
 _REGISTRY_WRITE = {"people.add_elder", "people.change_elder", "people.import_elders", "people.export_elders"}
 _BENEFITS_READ = {"benefits.view_programme", "benefits.view_payrollrun", "benefits.view_paymentline",
                   "benefits.view_voucheraccount"}
-# Service providers pay orders from an elder's voucher balance (服务补贴); refined with home care.
-_VOUCHER_DRAW = {"benefits.add_voucherentry"}
+# Home care (居家上门服务). Voucher draws happen inside the order service (no separate permission).
+_CARE_READ = {"homecare.view_servicetype", "homecare.view_serviceorder", "homecare.view_orderevent",
+              "homecare.view_providerprofile", "homecare.view_worker", "homecare.view_rating",
+              "homecare.view_complaint", "homecare.view_familycarebed", "homecare.view_serviceplan",
+              "homecare.view_settlement"}
+_CARE_CALLER = {"homecare.add_serviceorder", "homecare.confirm_order", "homecare.add_rating",
+                "homecare.add_complaint"}
+_CARE_OFFICIAL = (_CARE_READ | _CARE_CALLER | {"homecare.change_complaint", "homecare.add_serviceplan",
+                                               "homecare.view_followupcall"})
+_CARE_COUNTY = _CARE_OFFICIAL | {"homecare.add_settlement", "homecare.add_familycarebed",
+                                 "homecare.change_familycarebed"}
+_HOTLINE = (_CARE_READ | _CARE_CALLER | {"homecare.add_callrecord", "homecare.view_callrecord",
+                                         "homecare.change_followupcall", "homecare.view_followupcall"})
+_DISPATCH = (_CARE_READ | {"homecare.dispatch_order", "homecare.add_serviceorder", "homecare.add_worker",
+                           "homecare.change_worker", "homecare.add_shift", "homecare.add_serviceplan",
+                           "homecare.change_settlement"})
 _OFFICIAL = (
     _REGISTRY_READ
     | _REGISTRY_WRITE
@@ -77,19 +91,22 @@ _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmen
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
-                                  | _APPLY_REVIEW | _SURVIVAL_VIEW),
+                                  | _APPLY_REVIEW | _SURVIVAL_VIEW | _CARE_COUNTY | {"homecare.change_servicetype"}),
     Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _SUSPEND | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
-                                    | _APPLY_REVIEW | _SURVIVAL),
-    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL),
-    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL),
-    Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"}),
+                                    | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL),
+    Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL
+                                     | _CARE_OFFICIAL),
+    Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"} | _HOTLINE),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
-    Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"} | _VOUCHER_DRAW),
-    Role.CAREGIVER: frozenset({"areas.view_area"}),
-    Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"}),
+    Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"} | _DISPATCH),
+    Role.CAREGIVER: frozenset({"areas.view_area", "homecare.view_serviceorder", "homecare.view_servicetype",
+                               "homecare.perform_order"}),
+    Role.INSTITUTION_OPERATOR: frozenset({"areas.view_area", "organizations.view_organization"} | _DISPATCH),
     Role.VOLUNTEER: frozenset({"areas.view_area"}),
-    Role.ELDER: frozenset({"people.view_elder", "benefits.view_voucheraccount"} | _ASSESS_REQUEST | _APPLY),
+    Role.ELDER: frozenset({"people.view_elder", "benefits.view_voucheraccount", "homecare.view_serviceorder",
+                           "homecare.view_servicetype"} | _CARE_CALLER | _ASSESS_REQUEST | _APPLY),
 }
 
 # Which roles an official may hand out: never one wider than their own.

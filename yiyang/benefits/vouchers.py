@@ -66,6 +66,14 @@ def draw(elder: Elder, *, programme_code: str, amount_fen: int, reference: str, 
         raise RuleError(_("a draw must be more than 0 fen"))
     if not Elder.objects.for_user(acting_user).filter(pk=elder.pk).exists():
         raise PermissionDenied(_("This elder is outside your jurisdiction."))
+    return draw_for_service(elder, programme_code=programme_code, amount_fen=amount_fen, reference=reference,
+                            actor=acting_user)
+
+
+def draw_for_service(elder: Elder, *, programme_code: str, amount_fen: int, reference: str, actor) -> VoucherEntry:
+    """The draw itself, for services that made their own permission checks (a home-care order)."""
+    if amount_fen <= 0 or not reference.strip():
+        raise RuleError(_("a draw needs a positive amount and the reference of the service it pays for"))
     with transaction.atomic():
         account = (VoucherAccount.objects.select_for_update()
                    .filter(elder=elder, programme__code=programme_code).first())
@@ -82,9 +90,33 @@ def draw(elder: Elder, *, programme_code: str, amount_fen: int, reference: str, 
                 VoucherAccount.objects.filter(pk=account.pk).update(balance_fen=F("balance_fen") - amount_fen,
                                                                     updated_at=timezone.now())
                 entry = VoucherEntry.objects.create(account=account, amount_fen=-amount_fen,
-                                                    reference=reference.strip()[:64], created_by=acting_user)
+                                                    reference=reference.strip()[:64], created_by=_user(actor))
         except IntegrityError:  # the balance check constraint: never below zero
             raise RuleError(_("the voucher balance does not cover this amount")) from None
-        audit.record(AuditAction.CREATE, actor=acting_user, obj=entry, area_code=elder.area_id,
+        audit.record(AuditAction.CREATE, actor=actor, obj=entry, area_code=elder.area_id,
                      after={"programme": programme_code, "amount_fen": -amount_fen, "reference": entry.reference})
     return entry
+
+
+def refund(reference: str, *, actor) -> VoucherEntry | None:
+    """Give back a draw whose service did not happen (cancelled, no-show); once, and only if there was one."""
+    with transaction.atomic():
+        drawn = VoucherEntry.objects.select_related("account").filter(reference=reference, amount_fen__lt=0).first()
+        if drawn is None:
+            return None
+        account = VoucherAccount.objects.select_for_update().get(pk=drawn.account_id)
+        back_reference = f"refund:{reference}"[:64]
+        earlier = account.entries.filter(reference=back_reference).first()
+        if earlier is not None:
+            return earlier
+        VoucherAccount.objects.filter(pk=account.pk).update(balance_fen=F("balance_fen") - drawn.amount_fen,
+                                                            updated_at=timezone.now())
+        entry = VoucherEntry.objects.create(account=account, amount_fen=-drawn.amount_fen, reference=back_reference,
+                                            created_by=_user(actor))
+        audit.record(AuditAction.CREATE, actor=actor, obj=entry, area_code=account.elder.area_id,
+                     after={"amount_fen": entry.amount_fen, "reference": back_reference})
+    return entry
+
+
+def _user(actor):
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None

@@ -144,7 +144,6 @@ def test_a_released_voucher_month_credits_balances_not_the_bank(voucher_month, c
 
 def test_draws_are_idempotent_and_never_overdraw(voucher_month, city, django_user_model):
     programme, _run, (elder, _other) = voucher_month
-    dispatcher = city.user("dispatcher")
     with pytest.raises(PermissionDenied):
         vouchers.draw(elder, programme_code="fuwu", amount_fen=100, reference="ORD-1", acting_user=city.user("agent"))
     official = django_user_model.objects.create_superuser("t-root", password="x")
@@ -156,5 +155,7 @@ def test_draws_are_idempotent_and_never_overdraw(voucher_month, city, django_use
     assert vouchers.balance(elder, programme) == 18_000
     with pytest.raises(IntegrityError), transaction.atomic():
         VoucherAccount.objects.filter(elder=elder, programme=programme).update(balance_fen=-1)
-    assert dispatcher.has_perm("benefits.add_voucherentry")
+    back = vouchers.refund("ORD-1", actor=official)
+    assert back.amount_fen == 12_000 and vouchers.refund("ORD-1", actor=official).pk == back.pk
+    assert vouchers.balance(elder, programme) == 30_000
 
