@@ -26,7 +26,7 @@ from yiyang.organizations.models import Organization, OrganizationKind
 from yiyang.people import idnumber
 from yiyang.people.models import Contact, Elder, ElderAccess, HardshipStatus, Household
 
-from . import names
+from . import homecare, names
 
 DEFAULT_PASSWORD = "demo-pass-2026"
 CHUNK = 20_000
@@ -336,10 +336,6 @@ def build_accounts(demo: DemoCity, orgs: dict[str, list[Organization]], elder_id
     add("assessor", Role.ASSESSOR, "能力评估员", scope_area_id=demo.city)
     for provider in orgs[OrganizationKind.PROVIDER]:
         add(f"dispatcher-{provider.pk}", Role.PROVIDER_DISPATCHER, f"派单员（{provider.name}）", organization=provider)
-    providers = orgs[OrganizationKind.PROVIDER]
-    for n in range(1, 11):
-        provider = providers[(n - 1) % len(providers)]
-        add(f"worker-{n}", Role.CAREGIVER, f"护理员（{provider.name}）", organization=provider)
     for institution in orgs[OrganizationKind.INSTITUTION]:
         add(f"operator-{institution.pk}", Role.INSTITUTION_OPERATOR, f"机构运营（{institution.name}）", organization=institution)
     for team in orgs[OrganizationKind.VOLUNTEER_TEAM][:3]:
@@ -405,8 +401,11 @@ def reset_database() -> None:
 
 
 def build(*, elders: int = 20_000, seed: int = 2026, city: str = "5107", password: str = DEFAULT_PASSWORD,
-          today: dt.date | None = None, progress=None) -> list[tuple[str, str]]:
-    """Build the whole demo city into an empty database; returns the demo accounts."""
+          today: dt.date | None = None, progress=None, home_care: bool = True) -> list[tuple[str, str]]:
+    """Build the whole demo city into an empty database; returns the demo accounts.
+
+    ``home_care=False`` leaves out the home-care data (tests of other domains build faster).
+    """
     if city not in {c for c, *_ in divisions.CITIES}:
         raise ValueError(f"unknown demo city {city}; choose one of {', '.join(c for c, *_ in divisions.CITIES)}")
     today = today or dt.date.today()
@@ -419,6 +418,9 @@ def build(*, elders: int = 20_000, seed: int = 2026, city: str = "5107", passwor
     elder_ids = build_elders(rng, demo, elders, today, progress=progress)
     with transaction.atomic():
         accounts = build_accounts(demo, orgs, elder_ids, password)
+    if home_care:
+        with transaction.atomic():
+            accounts += homecare.build(rng, orgs, User.objects.get(username="city").password, today)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")

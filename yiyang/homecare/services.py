@@ -142,7 +142,8 @@ def _user(user):
 
 def _visible(user, order_id) -> ServiceOrder:
     queryset = ServiceOrder.objects.all() if user is None else ServiceOrder.objects.for_user(user)
-    order = queryset.filter(pk=order_id).select_related("elder", "provider", "worker", "service_type").first()
+    found = list(queryset.filter(pk=order_id).order_by().select_related("elder", "provider", "worker", "service_type")[:1])
+    order = found[0] if found else None
     if order is None:
         raise PermissionDenied(_("No such order in your jurisdiction."))
     return order

@@ -13,4 +13,5 @@ urlpatterns = [
     path("accounts/", include("yiyang.accounts.urls")),
     path("assessments/", include("yiyang.assessments.urls")),
     path("benefits/", include("yiyang.benefits.urls")),
+    path("homecare/", include("yiyang.homecare.urls")),
 ]

@@ -17,7 +17,7 @@ MONTH = dt.date(2026, 11, 1)
 
 @pytest.fixture
 def demo(db):
-    return builder.build(elders=1_500, seed=7, today=TODAY)
+    return builder.build(elders=1_500, seed=7, today=TODAY, home_care=False)
 
 
 def _reference(programme: Programme) -> dict[int, int]:
@@ -46,5 +46,19 @@ def test_the_demo_is_deterministic_and_complete(demo):
     assert Assessment.objects.filter(status="approved").exists()
     assert {"city", "agent", "inspector", "assessor"} <= set(User.objects.values_list("username", flat=True))
     builder.reset_database()
-    builder.build(elders=1_500, seed=7, today=TODAY)
+    builder.build(elders=1_500, seed=7, today=TODAY, home_care=False)
     assert sorted(Elder.objects.values_list("name", "birth_date", "area"))[:50] == first
+
+
+def test_the_demo_home_care_went_through_the_real_services(db):
+    from django.contrib.auth import authenticate
+
+    from yiyang.homecare.models import OrderEvent, ServiceOrder
+
+    builder.build(elders=800, seed=7, today=TODAY)
+    statuses = set(ServiceOrder.objects.values_list("status", flat=True))
+    assert {"requested", "accepted", "assigned", "checked_out", "confirmed"} <= statuses
+    for order in ServiceOrder.objects.select_related("provider__provider_profile", "elder"):
+        assert order.provider.provider_profile.serves(order.elder.area_id)
+        assert OrderEvent.objects.filter(order=order).latest("id").to_status == order.status
+    assert authenticate(username="worker-1", password=builder.DEFAULT_PASSWORD) is not None
