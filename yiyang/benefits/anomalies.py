@@ -3,7 +3,8 @@
 Checks (each a list of findings naming elder, village and the reason):
 - paid_after_death: a line for a month that began after the recorded death;
 - paid_after_move: a line for an elder now recorded as moved away;
-- village_changed: the elder now lives in another village than the line says (费随人走 follow-up);
+- village_changed: the elder now lives in another village than the line says, and no recorded move
+  (费随人走) explains it;
 - age_inconsistent: the stored birth date disagrees with the ID number;
 - tier_jump: the tier moved by more than one step since the previous month, or downwards.
 An ID number entitled twice cannot occur inside the platform (the registry's ID
@@ -18,6 +19,7 @@ import datetime as dt
 from django.utils.translation import gettext as _
 
 from yiyang.people import idnumber
+from yiyang.people.models import ResidenceMove
 
 from .models import PaymentLine, Programme, Tier
 
@@ -27,7 +29,7 @@ def _previous_month(month: dt.date) -> dt.date:
 
 
 def _tier_order(programme: Programme) -> dict[str, int]:
-    labels = Tier.objects.filter(programme=programme).order_by("min_age").values_list("label", flat=True)
+    labels = Tier.objects.filter(programme=programme).order_by("min_age", "grade").values_list("label", flat=True)
     return {label: i for i, label in enumerate(dict.fromkeys(labels))}
 
 
@@ -38,6 +40,7 @@ def monthly_anomalies(*, user, programme_code: str, month: dt.date) -> dict[str,
     previous = dict(PaymentLine.objects.for_user(user).filter(programme=programme, month=_previous_month(month),
                                                               kind=PaymentLine.Kind.REGULAR).values_list("elder_id", "tier"))
     order = _tier_order(programme)
+    moved_since = set(ResidenceMove.objects.filter(moved_on__gt=month).values_list("elder_id", flat=True))
     report: dict[str, list[dict]] = {k: [] for k in
                                      ("paid_after_death", "paid_after_move", "village_changed", "age_inconsistent", "tier_jump")}
 
@@ -51,7 +54,7 @@ def monthly_anomalies(*, user, programme_code: str, month: dt.date) -> dict[str,
             finding("paid_after_death", line, _("died %(date)s") % {"date": elder.death_date.isoformat()})
         if elder.status == "moved_away":
             finding("paid_after_move", line, _("moved to %(place)s") % {"place": elder.moved_to or "?"})
-        if elder.area_id != line.area_code:
+        if elder.area_id != line.area_code and elder.pk not in moved_since:  # a recorded move explains it
             finding("village_changed", line, _("now in %(code)s") % {"code": elder.area_id})
         try:
             derived = idnumber.parse(elder.id_number).birth_date

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
+from yiyang.core import audit
+from yiyang.core.errors import PermissionDenied
+from yiyang.core.models import AuditAction
 from yiyang.people.models import Elder
 
 from . import applications_rules as app_rules
 from . import payroll_sql
-from .models import PaymentLine, PayrollRecheck, PayrollRun, Programme
+from .models import BankStatus, PaymentLine, PayrollRecheck, PayrollRun, Programme
+from .rules import RuleError
 
 RECHECK = PayrollRecheck._meta.db_table
 LINES = PaymentLine._meta.db_table
@@ -96,3 +101,23 @@ def delete_unreleased_corrections(programme: Programme, month: dt.date, low: str
 def settle(run: PayrollRun) -> int:
     """On release: the rechecks the run saw when it was computed are done."""
     return _open_for_run(run).filter(Q(created_at__lte=run.computed_at)).update(settled_by=run)
+
+
+def mark_recovered(line: PaymentLine, *, acting_user, note: str) -> PaymentLine:
+    """Record that an over-payment (a ``recover`` line) was collected from the payee."""
+    if not acting_user.has_perm("benefits.approve_payroll"):
+        raise PermissionDenied(_("You may not record recoveries."))
+    with transaction.atomic():
+        line = PaymentLine.objects.for_user(acting_user).select_for_update().filter(pk=line.pk).first()
+        if line is None:
+            raise PermissionDenied(_("No such payment line in your jurisdiction."))
+        if line.bank_status != BankStatus.RECOVER:
+            raise RuleError(_("only a line waiting for recovery can be marked recovered"))
+        if not note.strip():
+            raise RuleError(_("say how the over-payment was recovered (receipt number, date)"))
+        line.bank_status, line.bank_note = BankStatus.RECOVERED, note.strip()[:200]
+        line.save(update_fields=["bank_status", "bank_note"])
+        audit.record(AuditAction.UPDATE, actor=acting_user, obj=line, area_code=line.area_code,
+                     before={"bank_status": BankStatus.RECOVER}, after={"bank_status": BankStatus.RECOVERED},
+                     note=line.bank_note)
+    return line

@@ -32,7 +32,7 @@ from yiyang.core.scoping import code_in_scope
 
 from . import anomalies, release, rules, services
 from .forms import LineFilterForm, RunForm
-from .models import PaymentLine, PayrollApproval, PayrollRun, Programme, Tier
+from .models import PaymentLine, PayrollApproval, PayrollRecheck, PayrollRun, Programme, Tier
 from .tables import PaymentLineTable, RunTable, yuan
 from .views_payments import bank_panel
 
@@ -185,6 +185,20 @@ def _anomaly_sections(user, programme: Programme, month: dt.date, area_names: di
     } for kind, rows in report.items()]
 
 
+def _corrections(user, programme: Programme, month: dt.date) -> dict:
+    """This month's corrections of earlier months in my jurisdiction, and the rechecks still open."""
+    figures = dict.fromkeys((PaymentLine.Kind.ADJUSTMENT, PaymentLine.Kind.RECOVERY), (0, 0))
+    rows = (PaymentLine.objects.for_user(user).filter(programme=programme, run__month=month, kind__in=list(figures))
+            .order_by().values_list("kind").annotate(n=Count("id"), total=Sum("amount_fen")))
+    figures.update({kind: (n, total) for kind, n, total in rows})
+    adjustments, recoveries = figures[PaymentLine.Kind.ADJUSTMENT], figures[PaymentLine.Kind.RECOVERY]
+    return {
+        "adjustments": adjustments[0], "adjustments_total": yuan(adjustments[1]),
+        "recoveries": recoveries[0], "recoveries_total": yuan(recoveries[1]),
+        "open_rechecks": PayrollRecheck.objects.for_user(user).filter(programme=programme, settled_by__isnull=True).count(),
+    }
+
+
 @login_required
 @lines_required
 def payroll_month(request, code: str, month: str):
@@ -223,6 +237,7 @@ def payroll_month(request, code: str, month: str):
                                for t in order]},
             panels=_run_panels(user, programme, first, area_names),
             anomalies=_anomaly_sections(user, programme, first, area_names),
+            corrections=_corrections(user, programme, first),
             previous=f"{previous:%Y-%m}", following=f"{following:%Y-%m}" if following <= current else None,
         )
         response = render(request, "benefits/payroll_month.html", context)

@@ -1,9 +1,10 @@
-"""Payment pages: an elder's money page (payee account, 生存认证, payments), bank files, bank returns.
+"""Payment pages: an elder's money page (payee account, 生存认证, suspensions, voucher balances,
+payments), bank files, bank returns.
 
 Reads go through ``for_user`` (the elder through ``access_elder_by_id``, so another
-jurisdiction's elder is a 404). Writes go through ``payees``, ``survival`` and
-``bankfile``; their ValidationError, RuleError and PermissionDenied messages are
-shown on the forms or as messages, never re-decided here.
+jurisdiction's elder is a 404). Writes go through ``payees``, ``survival``,
+``suspensions`` and ``bankfile``; their ValidationError, RuleError and PermissionDenied
+messages are shown on the forms or as messages, never re-decided here.
 """
 
 from __future__ import annotations
@@ -22,8 +23,14 @@ from django_tables2 import RequestConfig
 from yiyang.areas.models import Area
 from yiyang.people.services import access_elder_by_id
 
-from . import bankfile, payees, survival
-from .forms_payments import BankReturnsForm, PayeeAccountForm, SurvivalCertificationForm
+from . import bankfile, payees, survival, suspensions
+from .forms_payments import (
+    BankReturnsForm,
+    PayeeAccountForm,
+    ResumeForm,
+    SurvivalCertificationForm,
+    SuspensionForm,
+)
 from .models import (
     BankBatch,
     BankStatus,
@@ -32,12 +39,16 @@ from .models import (
     PaymentLine,
     PayrollRun,
     SurvivalCertification,
+    Suspension,
+    VoucherAccount,
+    VoucherEntry,
 )
 from .rules import RuleError
 from .tables import yuan
 from .tables_payments import ElderPaymentTable, UnpaidLineTable
 
 PER_PAGE = 50
+VOUCHER_ENTRIES_SHOWN = 20
 ROW_ERRORS_SHOWN = 100
 MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
@@ -55,6 +66,32 @@ def _account(user, elder) -> PayeeAccount | None:
             .select_related("created_by").first())
 
 
+def _suspensions(user, elder):
+    if not (user.has_perm("benefits.view_suspension") or user.has_perm("benefits.add_suspension")):
+        return None
+    return (Suspension.objects.for_user(user).filter(elder=elder).select_related("programme", "created_by")
+            .order_by("-from_month", "-id"))
+
+
+def _signed_yuan(fen: int) -> str:
+    return ("+" if fen > 0 else "") + yuan(fen)
+
+
+def _vouchers(user, elder) -> dict | None:
+    """The elder's voucher balances and their latest movements, in yuan."""
+    if not user.has_perm("benefits.view_voucheraccount"):
+        return None
+    accounts = VoucherAccount.objects.for_user(user).filter(elder=elder).select_related("programme").order_by("programme__code")
+    entries = (VoucherEntry.objects.for_user(user).filter(account__elder=elder)
+               .select_related("account__programme", "payment_line").order_by("-created_at", "-id")[:VOUCHER_ENTRIES_SHOWN])
+    return {
+        "accounts": [{"programme": a.programme, "balance": yuan(a.balance_fen)} for a in accounts],
+        "entries": [{"entry": e, "programme": e.account.programme, "amount": _signed_yuan(e.amount_fen),
+                     "credit_month": e.payment_line.month if e.payment_line_id else None} for e in entries],
+        "limit": VOUCHER_ENTRIES_SHOWN,
+    }
+
+
 def _page_context(request, elder, **forms) -> dict:
     user = request.user
     lines = PaymentLine.objects.for_user(user).filter(elder=elder).select_related("programme")
@@ -69,6 +106,11 @@ def _page_context(request, elder, **forms) -> dict:
         "account": _account(user, elder),
         "account_form": PayeeAccountForm(initial={"holder_name": elder.name, "holder_relation": "self"}),
         "survival_form": SurvivalCertificationForm(),
+        "suspensions": _suspensions(user, elder),
+        "suspension_form": SuspensionForm(user=user, elder=elder),
+        "resume_form": None,
+        "resume_target": None,
+        "vouchers": _vouchers(user, elder),
         **forms,
     }
 
@@ -86,6 +128,9 @@ def _save(form, call) -> bool:
         call(form.service_data())
     except ValidationError as exc:
         form.add_service_errors(exc)
+        return False
+    except RuleError as exc:
+        form.add_error(None, str(exc))
         return False
     except PermissionDenied as exc:
         form.add_error(None, str(exc) or _("You do not have permission to do this."))
@@ -138,6 +183,41 @@ def add_survival(request, elder_id: int):
     forms = {"survival_form": SurvivalCertificationForm()} if saved else {"survival_form": form}
     return _section(request, elder, "benefits/payments/_survival.html", "survival", saved,
                     _("The survival certification is recorded."), **forms)
+
+
+@login_required
+@permission_required(("benefits.view_paymentline", "benefits.add_suspension"), raise_exception=True)
+@require_POST
+def suspend(request, elder_id: int):
+    elder = access_elder_by_id(request.user, elder_id)
+    form = SuspensionForm(request.POST, user=request.user, elder=elder)
+    saved = form.is_valid() and _save(
+        form, lambda data: suspensions.suspend(elder, acting_user=request.user, **data))
+    forms, notice = {"suspension_form": form}, ""
+    if saved:
+        forms = {}
+        notice = _("Payments of %(programme)s are suspended from %(month)s.") % {
+            "programme": dict(form.fields["programme"].choices).get(form.cleaned_data["programme"]),
+            "month": f"{form.cleaned_data['from_month']:%Y-%m}"}
+    return _section(request, elder, "benefits/payments/_suspensions.html", "suspensions", saved, notice, **forms)
+
+
+@login_required
+@permission_required(("benefits.view_paymentline", "benefits.change_suspension"), raise_exception=True)
+@require_POST
+def resume(request, elder_id: int, suspension_id: int):
+    elder = access_elder_by_id(request.user, elder_id)
+    suspension = get_object_or_404(Suspension.objects.for_user(request.user).select_related("elder", "programme"),
+                                   pk=suspension_id, elder=elder)
+    form = ResumeForm(request.POST)
+    saved = form.is_valid() and _save(
+        form, lambda data: suspensions.resume(suspension, acting_user=request.user, **data))
+    forms, notice = {"resume_form": form, "resume_target": suspension.pk}, ""
+    if saved:
+        forms = {}
+        notice = _("Payments of %(programme)s resume from %(month)s.") % {
+            "programme": suspension.programme.name, "month": f"{form.cleaned_data['from_month']:%Y-%m}"}
+    return _section(request, elder, "benefits/payments/_suspensions.html", "suspensions", saved, notice, **forms)
 
 
 # --- bank files of a released run -------------------------------------------------------------

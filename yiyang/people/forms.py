@@ -21,6 +21,7 @@ from .models import (
     HardshipSource,
     HardshipStatus,
     LivingArrangement,
+    ResidenceMove,
 )
 
 VILLAGE_SELECT_LIMIT = 1000  # above this a village is entered by its code
@@ -58,6 +59,78 @@ def village_widget(user) -> forms.Widget:
     townships = dict(Area.objects.for_user(user).filter(code__in=groups).values_list("code", "name"))
     return forms.Select(choices=[("", _("Choose the village")),
                                  *((townships.get(code, code), items) for code, items in groups.items())])
+
+
+def programme_city(user, elder: Elder) -> str:
+    """The city a move may go to: the user's (first 4 digits of the scope), the elder's for administrators."""
+    scope = "" if user.is_superuser else user.scope_code
+    return scope[:4] if len(scope) >= 4 else elder.area_id[:4]
+
+
+def city_counties(city_code: str) -> list[tuple[str, str]]:
+    """The counties of the city, for the first step of choosing a move's destination."""
+    counties = Area.objects.filter(level=Level.COUNTY).within(city_code).order_by("code")
+    return [(code, f"{name}（{code}）") for code, name in counties.values_list("code", "name")]
+
+
+def city_village_widget(county_code: str, *, exclude: str = "") -> forms.Widget:
+    """``village_widget`` for a move's destination, which may lie outside the user's jurisdiction.
+
+    Divisions are reference data, so any village of the programme city may be chosen;
+    the page lists one county at a time (the county select reloads this list), a code
+    input for very large counties as in ``village_widget``.
+    """
+    villages = Area.objects.filter(level=Level.VILLAGE).within(county_code).exclude(code=exclude)
+    if len(county_code) != 6 or villages.count() > VILLAGE_SELECT_LIMIT:
+        return forms.TextInput(attrs={"inputmode": "numeric", "maxlength": 12, "placeholder": "510704001001"})
+    groups: dict[str, list] = {}
+    for code, name in villages.order_by("code").values_list("code", "name"):
+        groups.setdefault(code[:9], []).append((code, f"{name}（{code}）"))
+    townships = dict(Area.objects.filter(code__in=groups).values_list("code", "name"))
+    return forms.Select(choices=[("", _("Choose the village")),
+                                 *((townships.get(code, code), items) for code, items in groups.items())])
+
+
+class MoveForm(BootstrapForm):
+    """A move to another village of the city (费随人走); the service checks the village and the date."""
+
+    use_required_attribute = False
+    required_marks = ("to_area_code", "moved_on")
+
+    county = forms.ChoiceField(label=_("county moved to"), required=False)
+    to_area_code = forms.CharField(label=_("village (community) moved to"), required=False, max_length=12)
+    moved_on = forms.CharField(label=_label(ResidenceMove, "moved_on"), required=False, widget=DateInput())
+    address = forms.CharField(label=_("new address"), required=False, max_length=200,
+                              help_text=_("Leave blank to keep the current address."))
+
+    def __init__(self, *args, user, elder: Elder, county: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        counties = city_counties(programme_city(user, elder))
+        self.fields["county"].choices = counties
+        known = {code for code, _label in counties}
+        wanted = county or (self.data.get("county") if self.is_bound else "") or ""
+        self.chosen_county = wanted if wanted in known else elder.area_id[:6]
+        self.fields["county"].initial = self.chosen_county
+        self.fields["to_area_code"].widget = city_village_widget(self.chosen_county, exclude=elder.area_id)
+        self.style(self.fields["to_area_code"])
+        self.fields["to_area_code"].widget.attrs["aria-required"] = "true"
+        # Choosing a county reloads the village list (people/_move_village.html).
+        self.fields["county"].widget.attrs.update({
+            "hx-get": reverse("people:move_villages", args=[elder.pk]), "hx-trigger": "change",
+            "hx-target": "#move-village", "hx-swap": "outerHTML"})
+
+    def clean(self):
+        cleaned = super().clean()
+        village = (cleaned.get("to_area_code") or "").strip()
+        if village and cleaned.get("county") and not village.startswith(cleaned["county"]):
+            # Without scripts the village list still shows the previous county: ask again.
+            self.add_error("to_area_code", _("Choose a village of the chosen county."))
+        return cleaned
+
+    def service_data(self) -> dict:
+        data = self.cleaned_data
+        return {"to_area_code": data["to_area_code"].strip(), "moved_on": data["moved_on"],
+                "address": data["address"].strip()}
 
 
 class ElderForm(BootstrapForm):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_moves
 
 app_name = "people"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     path("<int:pk>/hardships/", views.hardship_add, name="hardship_add"),
     path("<int:pk>/hardships/<int:hardship_pk>/end/", views.hardship_end, name="hardship_end"),
     path("<int:pk>/contacts/", views.contact_add, name="contact_add"),
+    path("<int:pk>/move/", views_moves.elder_move, name="move"),
+    path("<int:pk>/move/villages/", views_moves.move_villages, name="move_villages"),
 ]

@@ -38,6 +38,7 @@ from .forms import (
 )
 from .models import Contact, Elder, HardshipStatus, Sex
 from .tables import ElderTable
+from .views_moves import elder_moves
 
 PER_PAGE = 50
 HISTORY_LIMIT = 200
@@ -83,6 +84,7 @@ def _detail_context(request, elder: Elder, **forms) -> dict:
         "hardships": HardshipStatus.objects.for_user(user).filter(elder=elder).select_related("recorded_by"),
         "contacts": Contact.objects.for_user(user).filter(elder=elder),
         "household": household,
+        "moves": elder_moves(user, elder),
         "history": (AuditTable(_history(user, elder), orderable=False, exclude=("area_code",))
                     if user.has_perm("core.view_auditentry") else None),
         "hardship_form": HardshipForm(),

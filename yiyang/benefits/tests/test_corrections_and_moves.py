@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from yiyang.benefits import bankfile, release, services, suspensions
+from yiyang.benefits import bankfile, corrections, release, services, suspensions
 from yiyang.benefits.models import (
     BankStatus,
     Entitlement,
@@ -58,6 +58,12 @@ def test_a_death_recorded_late_is_recovered_once_in_the_next_month(city, old):
     assert not PayrollRecheck.objects.filter(elder=old, settled_by__isnull=True).exists()
     _, content = bankfile.bank_file(run, acting_user=city.user("county_a"))
     assert old.name not in content.decode("utf-8-sig")
+    line = run.lines.filter(elder=old).first()
+    with pytest.raises(PermissionDenied):
+        corrections.mark_recovered(line, acting_user=city.user("county_b"), note="收据001")
+    with pytest.raises(RuleError, match="recovered"):
+        corrections.mark_recovered(line, acting_user=city.user("county_a"), note=" ")
+    assert corrections.mark_recovered(line, acting_user=city.user("county_a"), note="收据001").bank_status == "recovered"
 
 
 def _approved(city, month, county="510703", user="county_a"):
