@@ -17,7 +17,10 @@ SUBCOMMANDS = {
     "serve": ("yiyang.web.serve", "Serve the web app and API."),
     "import": ("yiyang.people.import_command", "Import a roster (elders) from .xlsx or .csv."),
     "payroll": ("yiyang.benefits.command", "Compute a month's payroll."),
+    "homecare": ("yiyang.homecare.command", "Home-care jobs: orders of recurring plans, follow-up samples."),
     "rotate-keys": ("yiyang.core.rotate_command", "Re-encrypt personal data under the newest data key."),
+    "plan-routes": ("yiyang.dispatch.command", "Solve a Solomon VRPTW instance with the route planner."),
+    "mqtt-listen": ("yiyang.alarms.command", "Run the device listener: MQTT alarms and telemetry into the database."),
 }
 
 

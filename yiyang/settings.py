@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "yiyang.assessments",
     "yiyang.benefits",
     "yiyang.homecare",
+    "yiyang.alarms",
     "yiyang.demo",
 ]
 
@@ -142,7 +143,17 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 TRUSTED_PROXIES = int(env("YIYANG_TRUSTED_PROXIES", "0") or 0)
 
 REDIS_URL = env("REDIS_URL")
-MQTT_URL = env("MQTT_URL")
+MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
+# Device listener (docs/devices.md): a fixed client id keeps its persistent session across restarts.
+MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "yiyang-listener")
+MQTT_TOPIC_PREFIX = env("MQTT_TOPIC_PREFIX", "yiyang/devices")
+ALARMS_MAX_PAYLOAD_BYTES = 64 * 1024
+ALARMS_CLOCK_TOLERANCE_SECONDS = 300  # a device clock further off is flagged (its messages are kept)
+ALARMS_TELEMETRY_RATE = 1.0  # telemetry messages per second per device (alarms are never limited) ...
+ALARMS_TELEMETRY_BURST = 5  # ... with bursts of this many
+ALARMS_MISSED_HEARTBEATS = 3  # a watched device silent this many intervals raises device_offline
+ALARMS_OFFLINE_CHECK_SECONDS = 30
+ALARMS_TELEMETRY_RETENTION_DAYS = 90
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -162,6 +173,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"CallOutcomeEnum": "yiyang.homecare.models.CallRecord.Outcome"},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"

@@ -56,11 +56,14 @@ _CARE_READ = {"homecare.view_servicetype", "homecare.view_serviceorder", "homeca
 _CARE_CALLER = {"homecare.add_serviceorder", "homecare.confirm_order", "homecare.add_rating",
                 "homecare.add_complaint"}
 _CARE_OFFICIAL = (_CARE_READ | _CARE_CALLER | {"homecare.change_complaint", "homecare.add_serviceplan",
-                                               "homecare.view_followupcall"})
+                                               "homecare.view_followupcall", "homecare.view_callrecord"})
 _CARE_COUNTY = _CARE_OFFICIAL | {"homecare.add_settlement", "homecare.add_familycarebed",
                                  "homecare.change_familycarebed"}
 _HOTLINE = (_CARE_READ | _CARE_CALLER | {"homecare.add_callrecord", "homecare.view_callrecord",
                                          "homecare.change_followupcall", "homecare.view_followupcall"})
+# Emergency alarms: officials and the hotline answer them; city/county/township register devices.
+_ALARMS = {"alarms.view_alarm", "alarms.handle_alarm", "alarms.view_device"}
+_DEVICES = {"alarms.add_device", "alarms.change_device"}
 _DISPATCH = (_CARE_READ | {"homecare.dispatch_order", "homecare.add_serviceorder", "homecare.add_worker",
                            "homecare.change_worker", "homecare.add_shift", "homecare.add_serviceplan",
                            "homecare.change_settlement"})
@@ -91,13 +94,15 @@ _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmen
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
-                                  | _APPLY_REVIEW | _SURVIVAL_VIEW | _CARE_COUNTY | {"homecare.change_servicetype"}),
+                                  | _APPLY_REVIEW | _SURVIVAL_VIEW | _CARE_COUNTY | {"homecare.change_servicetype"}
+                                  | _ALARMS | _DEVICES),
     Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _SUSPEND | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
-                                    | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY),
-    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL),
+                                    | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY | _ALARMS | _DEVICES),
+    Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL
+                                      | _ALARMS | _DEVICES),
     Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL
-                                     | _CARE_OFFICIAL),
-    Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"} | _HOTLINE),
+                                     | _CARE_OFFICIAL | _ALARMS),
+    Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"} | _HOTLINE | _ALARMS),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),
     Role.PROVIDER_DISPATCHER: frozenset({"areas.view_area", "organizations.view_organization"} | _DISPATCH),

@@ -36,8 +36,9 @@ def run(args) -> int:
         table = connection.ops.quote_name(model._meta.db_table)
         columns = [f.column for f in fields]
         select = ", ".join(connection.ops.quote_name(c) for c in columns)
+        pk = connection.ops.quote_name(model._meta.pk.column)  # not always "id"
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT id, {select} FROM {table}")
+            cursor.execute(f"SELECT {pk}, {select} FROM {table}")
             stale = [row for row in cursor.fetchall() if any(v and crypto.needs_rotation(v) for v in row[1:])]
         total += len(stale)
         print(f"{model._meta.label}: {len(stale)} rows under an old key")
@@ -48,6 +49,6 @@ def run(args) -> int:
             batch = stale[start:start + BATCH]
             params = [[crypto.encrypt(crypto.decrypt(v)) if v else v for v in row[1:]] + [row[0]] for row in batch]
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s", params)
+                cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {pk} = %s", params)
     print(f"{total} rows {'to re-encrypt' if args.dry_run else 're-encrypted'}")
     return 0

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 
 from yiyang.accounts.models import User
 from yiyang.accounts.roles import Role
+from yiyang.alarms.demo import build_devices
 from yiyang.areas import divisions
 from yiyang.areas.models import Area, Level
 from yiyang.areas.reference import load_reference_divisions
@@ -418,6 +419,7 @@ def build(*, elders: int = 20_000, seed: int = 2026, city: str = "5107", passwor
     elder_ids = build_elders(rng, demo, elders, today, progress=progress)
     with transaction.atomic():
         accounts = build_accounts(demo, orgs, elder_ids, password)
+        build_devices(elder_ids)  # demo-dev-1 … demo-dev-50 (CONTRACT.md)
     if home_care:
         with transaction.atomic():
             accounts += homecare.build(rng, orgs, User.objects.get(username="city").password, today)

@@ -47,7 +47,7 @@ class Party(models.TextChoices):
 
 
 S, P = Status, Party
-_CALLERS = {P.HOTLINE, P.OFFICIAL, P.ELDER, P.PROVIDER}
+_CALLERS = {P.HOTLINE, P.OFFICIAL, P.ELDER, P.PROVIDER, P.SYSTEM}  # the platform cancels on a death
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
     (S.REQUESTED, S.ACCEPTED): frozenset({P.PROVIDER}),
     (S.ACCEPTED, S.ASSIGNED): frozenset({P.PROVIDER, P.SYSTEM}),

@@ -151,14 +151,17 @@ def _visible(user, order_id) -> ServiceOrder:
 
 def transition(order: ServiceOrder, target: str, *, acting_user, note: str = "", latitude: float | None = None,
                longitude: float | None = None, fields: dict | None = None,
-               expect_worker: Worker | None | bool = False) -> ServiceOrder:
+               expect_worker: Worker | None | bool = False, loaded: bool = False) -> ServiceOrder:
     """Move ``order`` to ``target`` if the user's party may, and only if nobody moved it first.
 
     ``fields`` are saved in the same conditional UPDATE; ``expect_worker`` (when
     given) must still be the assigned worker, so re-assignments cannot cross.
+    ``loaded``: the caller has just read ``order`` through ``_visible`` (saves a
+    query; the conditional UPDATE still catches any change since).
     """
     with transaction.atomic():
-        order = _visible(acting_user, order.pk)
+        if not loaded:
+            order = _visible(acting_user, order.pk)
         rules.check_transition(order.status, target, party_of(acting_user))
         if target in rules.NEEDS_REASON and not note.strip():
             raise TransitionError(_("Say why (a reason is required)."))
@@ -178,7 +181,9 @@ def transition(order: ServiceOrder, target: str, *, acting_user, note: str = "",
         if target in (Status.CANCELLED, Status.NO_SHOW, Status.DISPUTED):
             audit.record(AuditAction.UPDATE, actor=acting_user, obj=order, area_code=order.elder.area_id,
                          before={"status": order.status}, after={"status": target}, note=note.strip()[:500])
-    return ServiceOrder.objects.select_related("elder", "provider", "worker", "service_type").get(pk=order.pk)
+    for field, value in changes.items():  # the row now holds exactly these values
+        setattr(order, field, value)
+    return order
 
 
 def accept(order, *, acting_user) -> ServiceOrder:
@@ -223,13 +228,23 @@ def assign(order, worker: Worker, *, acting_user, expected_worker_id: int | None
     if problem:
         raise TransitionError(problem)
     return transition(order, Status.ASSIGNED, acting_user=acting_user, note=note, fields={"worker": worker},
-                      expect_worker=order.worker)  # the worker just checked: a concurrent change loses the UPDATE
+                      expect_worker=order.worker, loaded=True)  # a concurrent change loses the UPDATE
 
 
-def unassign(order, *, acting_user, note: str = "") -> ServiceOrder:
+_AS_PASSED = object()
+ANY_WORKER = object()  # unassign whoever has the order (an API caller that did not say whom it saw)
+
+
+def unassign(order, *, acting_user, expected_worker_id=_AS_PASSED, note: str = "") -> ServiceOrder:
+    """Take an order off its worker; refused if the worker is no longer the one the dispatcher saw
+    (``expected_worker_id``, by default the worker on the order object passed in)."""
+    seen = order.worker_id if expected_worker_id is _AS_PASSED else expected_worker_id
     order = _visible(acting_user, order.pk)
+    if seen is not ANY_WORKER and order.worker_id != seen:
+        raise TransitionError(_("Someone else changed this order just now: it is “%(status)s”%(who)s.") % {
+            "status": order.get_status_display(), "who": f" ({order.worker})" if order.worker else ""})
     return transition(order, Status.ACCEPTED, acting_user=acting_user, note=note, fields={"worker": None},
-                      expect_worker=order.worker)
+                      expect_worker=order.worker, loaded=True)
 
 
 def _require_own(order: ServiceOrder, user) -> None:
@@ -240,7 +255,7 @@ def _require_own(order: ServiceOrder, user) -> None:
 def start_trip(order, *, acting_user) -> ServiceOrder:
     order = _visible(acting_user, order.pk)
     _require_own(order, acting_user)
-    return transition(order, Status.ON_THE_WAY, acting_user=acting_user, expect_worker=order.worker)
+    return transition(order, Status.ON_THE_WAY, acting_user=acting_user, expect_worker=order.worker, loaded=True)
 
 
 def check_in(order, *, acting_user, latitude: float | None, longitude: float | None,
@@ -253,7 +268,7 @@ def check_in(order, *, acting_user, latitude: float | None, longitude: float | N
     point = (latitude, longitude) if latitude is not None and longitude is not None else None
     flags, distance = rules.check_in_flags(home=home, at=point, policy=visit_policy(order.provider))
     return transition(order, Status.CHECKED_IN, acting_user=acting_user, latitude=latitude, longitude=longitude,
-                      expect_worker=order.worker,
+                      expect_worker=order.worker, loaded=True,
                       fields={"checked_in_at": at, "check_in_latitude": latitude, "check_in_longitude": longitude,
                               "check_in_distance_m": distance, "flags": sorted(set(order.flags) | set(flags))})
 
@@ -270,10 +285,14 @@ def check_out(order, *, acting_user, latitude: float | None, longitude: float | 
                                   duration_minutes=order.duration_minutes, policy=visit_policy(order.provider))
     fields = {"checked_out_at": at, "check_out_latitude": latitude, "check_out_longitude": longitude,
               "service_notes": notes.strip()[:1000], "flags": sorted(set(order.flags) | set(flags))}
-    order = transition(order, Status.CHECKED_OUT, acting_user=acting_user, latitude=latitude, longitude=longitude,
-                       expect_worker=order.worker, fields=fields)
-    if photo is not None:
-        order.photo.save(f"order-{order.pk}.jpg", photo, save=True)
+    with transaction.atomic():  # the photo belongs to the check-out: both or neither
+        order = transition(order, Status.CHECKED_OUT, acting_user=acting_user, latitude=latitude,
+                           longitude=longitude, expect_worker=order.worker, fields=fields, loaded=True)
+        if photo is not None:
+            photo.seek(0)
+            suffix = "png" if photo.read(8).startswith(b"\x89PNG") else "jpg"
+            photo.seek(0)
+            order.photo.save(f"order-{order.pk}.{suffix}", photo, save=True)
     return order
 
 
@@ -294,7 +313,7 @@ def no_show(order, *, acting_user, reason: str, latitude: float | None = None,
     order = _visible(acting_user, order.pk)
     _require_own(order, acting_user)
     return transition(order, Status.NO_SHOW, acting_user=acting_user, note=reason, latitude=latitude,
-                      longitude=longitude, expect_worker=order.worker)
+                      longitude=longitude, expect_worker=order.worker, loaded=True)
 
 
 @transaction.atomic

@@ -134,3 +134,12 @@ def test_a_caregiver_sees_only_their_own_orders(city, care, order):
     assert not ServiceOrder.objects.for_user(care.helper.user).exists()
     assert ServiceOrder.objects.for_user(city.user("county_a")).count() == 1
     assert not ServiceOrder.objects.for_user(city.user("county_b")).exists()
+
+
+def test_a_recorded_death_cancels_open_orders_and_refunds(city, care, order):
+    from yiyang.people.services import record_death
+
+    record_death(care.elder, acting_user=city.user("county_a"), death_date=dt.date(2026, 11, 20))
+    order.refresh_from_db()
+    assert order.status == Status.CANCELLED
+    assert OrderEvent.objects.filter(order=order, to_status="cancelled", actor__isnull=True).exists()

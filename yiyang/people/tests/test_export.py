@@ -6,11 +6,10 @@ import io
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Permission
 from django.utils import translation
 
 from yiyang.accounts.models import User
-from yiyang.accounts.roles import Role
+from yiyang.accounts.roles import PERMISSIONS, Role
 from yiyang.core.errors import PermissionDenied
 from yiyang.core.models import AuditEntry
 from yiyang.people.exporting import export_elders_xlsx
@@ -26,11 +25,10 @@ def english():
 
 
 @pytest.fixture
-def exporter_without_reveal(city) -> User:
-    """An assessor granted the export permission, but not the reveal one."""
-    user = User.objects.create(username="t-exporter", role=Role.ASSESSOR, scope_area_id="510703")
-    user.user_permissions.add(Permission.objects.get(codename="export_elders"))
-    return User.objects.get(pk=user.pk)  # fresh permission cache
+def exporter_without_reveal(city, monkeypatch) -> User:
+    """An assessor whose role is given the export permission for the test, but not the reveal one."""
+    monkeypatch.setitem(PERMISSIONS, Role.ASSESSOR, PERMISSIONS[Role.ASSESSOR] | {"people.export_elders"})
+    return User.objects.create(username="t-exporter", role=Role.ASSESSOR, scope_area_id="510703")
 
 
 def read(data: bytes) -> list[dict]:
