@@ -41,7 +41,9 @@ def test_each_demo_programme_pays_what_its_rules_give(demo):
         assert paid, f"the demo city must give {code} someone to pay"
 
 
-def test_the_demo_is_deterministic_and_complete(demo):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # reset_database flushes: no test transaction
+def test_the_demo_is_deterministic_and_complete():
+    builder.build(elders=1_500, seed=7, today=TODAY, home_care=False)
     first = sorted(Elder.objects.values_list("name", "birth_date", "area"))[:50]
     assert Assessment.objects.filter(status="approved").exists()
     assert {"city", "agent", "inspector", "assessor"} <= set(User.objects.values_list("username", flat=True))
