@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
 from yiyang.areas.models import Area
+from yiyang.core.forms import run_service
 from yiyang.people.services import access_elder_by_id
 
 from . import bankfile, payees, survival, suspensions
@@ -123,19 +124,7 @@ def elder_benefits(request, elder_id: int):
 
 
 def _save(form, call) -> bool:
-    """Run a service with the form's data; its refusal becomes the form's errors."""
-    try:
-        call(form.service_data())
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return False
-    except RuleError as exc:
-        form.add_error(None, str(exc))
-        return False
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or _("You do not have permission to do this."))
-        return False
-    return True
+    return run_service(form, call, RuleError)
 
 
 def _section(request, elder, template: str, anchor: str, saved: bool, notice: str, **forms):

@@ -1,7 +1,8 @@
 """Form helpers shared by the back-office pages: Bootstrap styling and service errors."""
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.translation import gettext as _
 
 
 class BootstrapFormMixin:
@@ -60,3 +61,20 @@ class DateInput(forms.DateInput):
 
     def __init__(self, attrs=None):
         super().__init__(attrs, format="%Y-%m-%d")
+
+
+def run_service(form, call, *refusals: type[Exception]) -> bool:
+    """Run a service with the form's data; True when it succeeded.
+
+    Its ValidationError lands next to the fields it names; a PermissionDenied or
+    any of ``refusals`` (a domain's rule errors) is shown above the form.
+    """
+    try:
+        call(form.service_data())
+    except ValidationError as exc:
+        form.add_service_errors(exc)
+        return False
+    except (PermissionDenied, *refusals) as exc:
+        form.add_error(None, str(exc) or _("You do not have permission to do this."))
+        return False
+    return True

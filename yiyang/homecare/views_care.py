@@ -11,7 +11,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,6 +20,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 from django_tables2 import RequestConfig
 
+from yiyang.core.forms import run_service
 from yiyang.people.models import Elder
 from yiyang.people.services import access_elder_by_id
 
@@ -47,19 +47,7 @@ MEDIA = {"csv": "text/csv; charset=utf-8",
 
 
 def _save(form, call) -> bool:
-    """Run a service with the form's data; its refusal becomes the form's errors."""
-    try:
-        call(form.service_data())
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return False
-    except TransitionError as exc:
-        form.add_error(None, str(exc))
-        return False
-    except PermissionDenied as exc:
-        form.add_error(None, str(exc) or _("You do not have permission to do this."))
-        return False
-    return True
+    return run_service(form, call, TransitionError)
 
 
 def _week(request, default: dt.date) -> dt.date:

@@ -25,6 +25,7 @@ from django_tables2 import RequestConfig
 from yiyang.assessments.services import current_result
 from yiyang.benefits.models import VoucherAccount
 from yiyang.benefits.tables import yuan
+from yiyang.core.forms import run_service
 from yiyang.people.idnumber import age_on
 from yiyang.people.models import Contact, Elder, HardshipStatus
 from yiyang.web.htmx import render_list
@@ -197,16 +198,7 @@ def _answer(request, call: CallRecord, *, saved: bool, notice: str, section: str
 
 
 def _save(form, call) -> bool:
-    """Run a service with the form's data; its refusal becomes the form's errors."""
-    try:
-        call(form.service_data())
-    except ValidationError as exc:
-        form.add_service_errors(exc)
-        return False
-    except (TransitionError, PermissionDenied) as exc:
-        form.add_error(None, str(exc) or _("You do not have permission to do this."))
-        return False
-    return True
+    return run_service(form, call, TransitionError)
 
 
 @login_required
