@@ -73,7 +73,8 @@ _OFFICIAL = (
     | {"people.reveal_personal_data", "core.view_auditentry", "accounts.manage_users", "accounts.view_user"}
     | _BENEFITS_READ
 )
-_PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll", "benefits.view_suspension"}
+_PAYROLL = {"benefits.run_payroll", "benefits.approve_payroll", "benefits.view_suspension",
+            "benefits.add_programme"}
 # Suspending and resuming one elder's payments (停发/恢复): county officials.
 _SUSPEND = {"benefits.add_suspension", "benefits.change_suspension"}
 # Payee accounts and bank files (county and city): setting an account also needs people.change_elder.

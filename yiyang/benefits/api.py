@@ -4,6 +4,7 @@ bank files and bank returns."""
 import json
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -18,7 +19,7 @@ from rest_framework.views import APIView
 from yiyang.api.scoping import RolePermissions, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from yiyang.people.services import access_elder_by_id
 
-from . import anomalies, applications, bankfile, payees, rules, services, survival
+from . import anomalies, applications, bankfile, payees, programmes, rules, services, survival
 from .applications_rules import Action
 from .models import (
     Application,
@@ -37,7 +38,7 @@ from .models import (
 class TierSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tier
-        fields = ["label", "min_age", "max_age", "amount_fen", "effective_from", "effective_to"]
+        fields = ["label", "min_age", "max_age", "grade", "amount_fen", "effective_from", "effective_to"]
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -46,14 +47,53 @@ class ProgrammeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Programme
-        fields = ["id", "code", "name", "kind", "payment_mode", "area_code", "enrolment", "hukou_required",
-                  "publicity_days", "back_pay", "is_active", "tiers"]
+        fields = ["id", "code", "name", "kind", "payment_mode", "area_code", "enrolment", "tier_basis",
+                  "hardship_categories", "hukou_required", "publicity_days", "back_pay", "is_active", "tiers"]
+
+
+class TierInput(serializers.Serializer):
+    label = serializers.CharField(max_length=32)
+    min_age = serializers.IntegerField(min_value=0, max_value=150)
+    max_age = serializers.IntegerField(min_value=0, max_value=150, required=False, allow_null=True, default=None)
+    grade = serializers.IntegerField(min_value=0, max_value=4, required=False, allow_null=True, default=None)
+    amount_fen = serializers.IntegerField(min_value=1)
+    effective_from = serializers.DateField()
+    effective_to = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class ProgrammeInput(serializers.Serializer):
+    code = serializers.SlugField(max_length=32)
+    name = serializers.CharField(max_length=100)
+    kind = serializers.CharField()
+    area_code = serializers.CharField(max_length=12)
+    enrolment = serializers.CharField()
+    payment_mode = serializers.CharField(default=Programme.PaymentMode.CASH)
+    tier_basis = serializers.CharField(default=Programme.TierBasis.AGE)
+    hardship_categories = serializers.ListField(child=serializers.CharField(), default=list)
+    hukou_required = serializers.BooleanField(default=False)
+    publicity_days = serializers.IntegerField(min_value=0, max_value=90, default=0)
+    back_pay = serializers.BooleanField(default=False)
+    required_documents = serializers.ListField(child=serializers.CharField(), default=list)
+    survival_certification_months = serializers.IntegerField(min_value=1, max_value=60, required=False,
+                                                             allow_null=True, default=None)
+    tiers = TierInput(many=True)
 
 
 class ProgrammeViewSet(ScopedReadOnlyViewSet):
     serializer_class = ProgrammeSerializer
     base_queryset = Programme.objects.prefetch_related("tiers")
     lookup_field = "code"
+
+    @extend_schema(request=ProgrammeInput, responses={201: ProgrammeSerializer})
+    def create(self, request, *args, **kwargs):
+        """Define a programme with its tiers; refused whole (400 by field) when anything is wrong."""
+        incoming = ProgrammeInput(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            programme = programmes.define_programme(acting_user=request.user, **incoming.validated_data)
+        except DjangoValidationError as exc:
+            raise ValidationError(exc.message_dict) from exc
+        return Response(ProgrammeSerializer(programme).data, status=status.HTTP_201_CREATED)
 
 
 class PayrollRunSerializer(serializers.ModelSerializer):
