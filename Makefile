@@ -57,6 +57,7 @@ lint: $(VENV)/.installed-test
 bench: install
 	@for f in bench/*.py; do \
 		name=$$(basename $$f .py); \
+		case $$name in _*|*_bench_*) continue;; esac; \
 		if [ -z "$(BENCH)" ] || [ "$(BENCH)" = "$$name" ]; then echo "== $$name"; $(BIN)/python $$f || exit 1; fi; \
 	done
 
