@@ -22,7 +22,6 @@ from yiyang.benefits.models import VoucherAccount
 from yiyang.core import audit
 from yiyang.core.errors import PermissionDenied, ValidationError
 from yiyang.core.models import AuditAction
-from yiyang.organizations.models import Organization
 from yiyang.people.models import Elder
 
 from . import services
@@ -74,20 +73,7 @@ def create_plan(*, acting_user, elder_id, service_code: str, provider_id, weekda
     errors: dict[str, list[str]] = {}
     if elder.status != "alive":
         errors["elder"] = [_("Services are ordered only for living elders registered here.")]
-    service = ServiceType.objects.filter(code=service_code, is_active=True).first()
-    if service is None:
-        errors["service"] = [_("Choose a service from the catalogue.")]
-    provider = (Organization.objects.filter(pk=provider_id, is_active=True).select_related("provider_profile").first()
-                if str(provider_id).isdigit() else None)
-    profile = getattr(provider, "provider_profile", None) if provider else None
-    if profile is None:
-        errors["provider"] = [_("Choose a home-care provider.")]
-    elif not profile.serves(elder.area_id):
-        errors["provider"] = [_("%(provider)s does not serve the elder's village %(village)s.")
-                              % {"provider": provider.name, "village": elder.area.full_name}]
-    elif service is not None and not profile.services.filter(pk=service.pk).exists():
-        errors["service"] = [_("%(provider)s does not offer %(service)s.") % {"provider": provider.name,
-                                                                             "service": service.name}]
+    service, provider = services.service_and_provider(elder, service_code, provider_id, errors)
     try:
         days = clean_weekdays(weekdays)
     except ValidationError as exc:

@@ -75,20 +75,7 @@ def create_order(*, acting_user, elder_id, service_code: str, provider_id, windo
         raise PermissionDenied(_("You may not create service orders."))
     elder = _elder_for(acting_user, elder_id)
     errors: dict[str, list[str]] = {}
-    service = ServiceType.objects.filter(code=service_code, is_active=True).first()
-    if service is None:
-        errors["service"] = [_("Choose a service from the catalogue.")]
-    provider = Organization.objects.filter(pk=provider_id, is_active=True).select_related("provider_profile").first() \
-        if str(provider_id).isdigit() else None
-    profile = getattr(provider, "provider_profile", None) if provider else None
-    if profile is None:
-        errors["provider"] = [_("Choose a home-care provider.")]
-    elif not profile.serves(elder.area_id):
-        errors["provider"] = [_("%(provider)s does not serve the elder's village %(village)s.")
-                              % {"provider": provider.name, "village": elder.area.full_name}]
-    elif service is not None and not profile.services.filter(pk=service.pk).exists():
-        errors["service"] = [_("%(provider)s does not offer %(service)s.") % {"provider": provider.name,
-                                                                             "service": service.name}]
+    service, provider = service_and_provider(elder, service_code, provider_id, errors)
     if window_start is None or window_end is None or window_end <= window_start:
         errors["window_end"] = [_("The time window must end after it starts.")]
     if payer not in Payer.values:
@@ -116,6 +103,26 @@ def create_order(*, acting_user, elder_id, service_code: str, provider_id, windo
                  after={"service": service.code, "provider": provider.pk, "payer": payer,
                         "window": [window_start.isoformat(), window_end.isoformat()]})
     return order
+
+
+def service_and_provider(elder: Elder, service_code: str, provider_id, errors: dict[str, list[str]]):
+    """The catalogue entry and the provider, checked: the provider serves the elder's village and
+    offers the service. Problems go into ``errors`` by field; returns (service, provider), either None."""
+    service = ServiceType.objects.filter(code=service_code, is_active=True).first()
+    if service is None:
+        errors["service"] = [_("Choose a service from the catalogue.")]
+    provider = Organization.objects.filter(pk=provider_id, is_active=True).select_related("provider_profile").first() \
+        if str(provider_id).isdigit() else None
+    profile = getattr(provider, "provider_profile", None) if provider else None
+    if profile is None:
+        errors["provider"] = [_("Choose a home-care provider.")]
+    elif not profile.serves(elder.area_id):
+        errors["provider"] = [_("%(provider)s does not serve the elder's village %(village)s.")
+                              % {"provider": provider.name, "village": elder.area.full_name}]
+    elif service is not None and not profile.services.filter(pk=service.pk).exists():
+        errors["service"] = [_("%(provider)s does not offer %(service)s.") % {"provider": provider.name,
+                                                                             "service": service.name}]
+    return service, provider
 
 
 def _elder_for(user, elder_id) -> Elder:
