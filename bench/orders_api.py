@@ -240,10 +240,19 @@ def run_generator(config: dict) -> dict:
 # --- the server ----------------------------------------------------------------------------------------
 
 
-def start_server(database_url: str, port: int, workers: int, threads: int, log: Path) -> subprocess.Popen:
-    argv = [str(BIN / "gunicorn"), "yiyang.wsgi:application", "--bind", f"127.0.0.1:{port}",
-            "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
-            "--keep-alive", "30", "--timeout", "120", "--no-control-socket", "--error-logfile", str(log)]
+def server_options(args) -> list[str]:
+    """Production's gunicorn options (``yiyang serve``), or threads when asked (to compare)."""
+    from yiyang.web.serve import gunicorn_options
+
+    if args.threads:
+        return ["--worker-class", "gthread", "--workers", str(args.workers), "--threads", str(args.threads),
+                "--keep-alive", "30", "--timeout", "300"]
+    return gunicorn_options(args.workers)
+
+
+def start_server(database_url: str, port: int, options: list[str], log: Path) -> subprocess.Popen:
+    argv = [str(BIN / "gunicorn"), "yiyang.wsgi:application", "--bind", f"127.0.0.1:{port}", *options,
+            "--no-control-socket", "--error-logfile", str(log)]
     server = subprocess.Popen(argv, env=server_env(database_url), cwd=REPO, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -406,14 +415,21 @@ def main() -> None:
                         help="alternate real and bare in this many slices each (same background load for both)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--elders", type=int, default=2_000)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn worker processes (default: as yiyang serve, two per core)")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="serve with this many threads per worker (gthread, keep-alive) instead of "
+                             "production's sync workers, to compare")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reuse-city", action="store_true", help="keep the city an earlier run built")
     args = parser.parse_args()
     if args.generate:
         print(json.dumps(generate(json.loads(sys.stdin.read()))))
         return
+    if args.workers is None:
+        from yiyang.web.serve import default_workers
+
+        args.workers = default_workers()
     if args.reuse_city:
         url = scratch_url(DB_NAME)
     else:
@@ -437,9 +453,10 @@ def main() -> None:
     print("queries per request: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()), flush=True)
     connections.close_all()  # the app's connections are then the only ones to this database
     log = Path(f"/tmp/{DB_NAME}-gunicorn.log")
-    server = start_server(url, args.port, args.workers, args.threads, log)
+    options = server_options(args)
+    server = start_server(url, args.port, options, log)
     try:
-        print(f"gunicorn: {args.workers} gthread workers x {args.threads} threads; {args.clients} clients; "
+        print(f"gunicorn {' '.join(options)}; {args.clients} clients; "
               f"real and bare {args.seconds} s each in {args.slices} alternating slices, after {args.warmup} s "
               "warm-up of each", flush=True)
         # Warm-up, not counted: each worker's first requests import the URLconf and every API module.

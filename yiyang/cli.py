@@ -15,12 +15,14 @@ import sys
 SUBCOMMANDS = {
     "demo": ("yiyang.demo.command", "Build the demo city (about 20,000 elders by default) and serve it."),
     "serve": ("yiyang.web.serve", "Serve the web app and API."),
+    "serve-live": ("yiyang.web.serve_live", "Serve the alarm console's live updates (WebSocket, needs REDIS_URL)."),
     "import": ("yiyang.people.import_command", "Import a roster (elders) from .xlsx or .csv."),
     "payroll": ("yiyang.benefits.command", "Compute a month's payroll."),
     "homecare": ("yiyang.homecare.command", "Home-care jobs: orders of recurring plans, follow-up samples."),
     "rotate-keys": ("yiyang.core.rotate_command", "Re-encrypt personal data under the newest data key."),
     "plan-routes": ("yiyang.dispatch.command", "Solve a Solomon VRPTW instance with the route planner."),
     "mqtt-listen": ("yiyang.alarms.command", "Run the device listener: MQTT alarms and telemetry into the database."),
+    "alarm-worker": ("yiyang.alarms.worker", "Run the alarm escalation timers and send queued notifications."),
 }
 
 

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_filters",
     "django_tables2",
     "django_htmx",
+    "channels",
     "yiyang.core",
     "yiyang.areas",
     "yiyang.organizations",
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "yiyang.benefits",
     "yiyang.homecare",
     "yiyang.alarms",
+    "yiyang.notifications",
     "yiyang.demo",
 ]
 
@@ -74,6 +76,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "yiyang.urls"
 WSGI_APPLICATION = "yiyang.wsgi.application"
+ASGI_APPLICATION = "yiyang.asgi.application"  # only the live alarm console (yiyang serve-live)
 
 TEMPLATES = [
     {
@@ -143,6 +146,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 TRUSTED_PROXIES = int(env("YIYANG_TRUSTED_PROXIES", "0") or 0)
 
 REDIS_URL = env("REDIS_URL")
+# The alarm console's live updates (yiyang.alarms.live): over Redis when it is set; without it there is
+# no layer and consoles poll (the listener is another process, so an in-memory layer would not reach them).
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": env("YIYANG_CHANNELS_PREFIX", "yiyang") or "yiyang",
+                   "capacity": 1000, "expiry": 10},
+    }
+} if REDIS_URL else {}
+# ``yiyang serve-live`` (ASGI, WebSocket only) listens on LIVE_PORT; the console connects to LIVE_URL when set
+# (e.g. wss://example.org/ws/alarms/ behind a proxy), else to ws(s)://<the page's host>:LIVE_PORT/ws/alarms/.
+LIVE_PORT = int(env("LIVE_PORT", "8001") or 8001)
+LIVE_URL = env("YIYANG_LIVE_URL", "") or ""
 MQTT_URL = env("MQTT_URL", "mqtt://127.0.0.1:1883")
 # Device listener (docs/devices.md): a fixed client id keeps its persistent session across restarts.
 MQTT_CLIENT_ID = env("MQTT_CLIENT_ID", "yiyang-listener")
@@ -154,10 +170,15 @@ ALARMS_TELEMETRY_BURST = 5  # ... with bursts of this many
 ALARMS_MISSED_HEARTBEATS = 3  # a watched device silent this many intervals raises device_offline
 ALARMS_OFFLINE_CHECK_SECONDS = 30
 ALARMS_TELEMETRY_RETENTION_DAYS = 90
+# Outbound SMS/voice (docs/notifications.md): "logging" (default), "webhook", or a dotted Gateway class path.
+NOTIFY_GATEWAY = env("YIYANG_NOTIFY_GATEWAY", "logging")
+NOTIFY_WEBHOOK_URL = env("YIYANG_NOTIFY_WEBHOOK_URL", "")
+# Signs webhook bodies and authenticates delivery receipts (HMAC-SHA256); receipts are refused without it.
+NOTIFY_WEBHOOK_SECRET = env("YIYANG_NOTIFY_WEBHOOK_SECRET", "")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "yiyang.api.authentication.TokenAuthentication",  # DRF's, with a cheaper lookup
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -173,7 +194,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"CallOutcomeEnum": "yiyang.homecare.models.CallRecord.Outcome"},
+    "ENUM_NAME_OVERRIDES": {"CallOutcomeEnum": "yiyang.homecare.models.CallRecord.Outcome",
+                            "NotificationChannelEnum": "yiyang.notifications.models.Channel",
+                            "NotificationStateEnum": "yiyang.notifications.models.State",
+                            "NotificationAttemptKindEnum": "yiyang.notifications.models.AttemptKind",
+                            "NotificationOutcomeEnum": "yiyang.notifications.models.Outcome",
+                            "ReceiptStatusEnum": "yiyang.notifications.models.ReceiptStatus"},
 }
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"

@@ -36,6 +36,8 @@ class User(AbstractUser):
         on_delete=models.PROTECT, related_name="staff",
     )
     full_name = models.CharField(_("full name"), max_length=64, blank=True)
+    # A staff member's duty phone (not an elder's personal data): escalation texts and calls reach it.
+    work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
 
     objects = UserManager()
     # Accounts are placed by their scope area, or by their organisation's area.

@@ -62,7 +62,8 @@ _CARE_COUNTY = _CARE_OFFICIAL | {"homecare.add_settlement", "homecare.add_family
 _HOTLINE = (_CARE_READ | _CARE_CALLER | {"homecare.add_callrecord", "homecare.view_callrecord",
                                          "homecare.change_followupcall", "homecare.view_followupcall"})
 # Emergency alarms: officials and the hotline answer them; city/county/township register devices.
-_ALARMS = {"alarms.view_alarm", "alarms.handle_alarm", "alarms.view_device"}
+_ALARMS = {"alarms.view_alarm", "alarms.handle_alarm", "alarms.view_device",
+           "notifications.view_notification"}  # what was sent to whom about an alarm
 _DEVICES = {"alarms.add_device", "alarms.change_device"}
 _DISPATCH = (_CARE_READ | {"homecare.dispatch_order", "homecare.add_serviceorder", "homecare.add_worker",
                            "homecare.change_worker", "homecare.add_shift", "homecare.add_serviceplan",
@@ -101,8 +102,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
                                     | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY | _ALARMS | _DEVICES),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL
                                       | _ALARMS | _DEVICES),
+    # Village officials know where their elders walk: they draw the safe zones (电子围栏).
     Role.VILLAGE_OFFICIAL: frozenset((_OFFICIAL - {"accounts.manage_users", "accounts.view_user"}) | _ASSESS_REQUEST | _APPLY_REVIEW | _SURVIVAL
-                                     | _CARE_OFFICIAL | _ALARMS),
+                                     | _CARE_OFFICIAL | _ALARMS | {"alarms.change_geofence"}),
     Role.HOTLINE_AGENT: frozenset(_REGISTRY_READ | {"people.reveal_personal_data"} | _HOTLINE | _ALARMS),
     Role.ASSESSOR: frozenset(_REGISTRY_READ | {"assessments.view_assessment", "assessments.record_assessment"}),
     Role.INSPECTOR: frozenset({"areas.view_area", "organizations.view_organization", "core.view_auditentry"}),

@@ -1,4 +1,5 @@
-"""Alarms and devices API: ``/api/v1/alarms/`` (``?since=`` for pollers) and ``/api/v1/alarms/devices/``.
+"""Alarms, devices and safe zones API: ``/api/v1/alarms/`` (``?since=`` for pollers), ``/api/v1/alarms/devices/``
+and ``/api/v1/alarms/geofences/``.
 
 Rows come from ``for_user`` (another county's alarm is a 404); acknowledging,
 closing and registering go through ``services``. A device's secret is never
@@ -17,10 +18,19 @@ from rest_framework.response import Response
 
 from yiyang.people.models import Elder
 
+from . import geofences, services
 from . import permissions as alarm_permissions
-from . import services
 from .catalogue import AlarmType, DeviceKind
-from .models import Alarm, AlarmStatus, Device, Outcome, Placement
+from .models import (
+    Alarm,
+    AlarmEvent,
+    AlarmStatus,
+    Device,
+    EscalationTask,
+    Geofence,
+    Outcome,
+    Placement,
+)
 from .services import AlarmTransitionError
 
 # --- shapes -------------------------------------------------------------------------------------
@@ -33,10 +43,37 @@ class AlarmSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Alarm
-        fields = ["id", "device_id", "device_kind", "msg_id", "type", "priority", "status", "received_at",
+        fields = ["id", "device_id", "device_kind", "msg_id", "type", "source", "priority", "status", "received_at",
                   "device_time", "clock_skew_flag", "elder", "elder_name", "area_code", "organization", "payload",
-                  "acknowledged_at", "closed_at", "outcome", "note"]
+                  "service_order", "acknowledged_at", "closed_at", "outcome", "note"]
         read_only_fields = fields
+
+
+class RaiseRequest(serializers.Serializer):
+    elder = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=[(t, AlarmType(t).label) for t in ("call", "sos", "fall", "smoke", "gas")],
+                                   default="call")
+    note = serializers.CharField(required=False, allow_blank=True, max_length=1000, default="")
+    call = serializers.IntegerField(required=False, allow_null=True, help_text="the 12349 call it came from")
+
+
+class EscalationTaskSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EscalationTask
+        fields = ["id", "action", "condition", "due_at", "state", "attempts", "done_at", "result"]
+        read_only_fields = fields
+
+
+class AlarmEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlarmEvent
+        fields = ["id", "at", "status", "actor", "note"]
+        read_only_fields = fields
+
+
+class Escalation(serializers.Serializer):
+    tasks = EscalationTaskSerializer(many=True)
+    events = AlarmEventSerializer(many=True)
 
 
 class DeviceSerializer(serializers.ModelSerializer):
@@ -115,7 +152,7 @@ class AlarmFilter(django_filters.FilterSet):
     list=extend_schema(summary="Alarms in your jurisdiction; newest first, or oldest first with ?since="),
     retrieve=extend_schema(summary="One alarm", responses={200: AlarmSerializer, 404: ErrorResponse}),
 )
-class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
     """Alarms raised by devices (SOS, falls, smoke, gas, out of bed) and by the platform (vitals, safe zones,
     devices gone silent). Each device message id is one alarm, however often it was sent."""
 
@@ -129,6 +166,32 @@ class AlarmViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         if self.request is not None and self.request.query_params.get("since"):
             qs = qs.order_by("received_at", "id")
         return qs
+
+    @extend_schema(summary="Raise an alarm from a call (hotline agents): acknowledged by you, then escalated",
+                   request=RaiseRequest, responses={201: AlarmSerializer, 400: OpenApiResponse(
+                       description="unknown elder or call, elder not alive"), 403: ErrorResponse})
+    def create(self, request):
+        from yiyang.homecare.models import CallRecord
+
+        incoming = RaiseRequest(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        call = None
+        if data.pop("call", None) is not None:
+            call = CallRecord.objects.for_user(request.user).filter(pk=incoming.validated_data["call"]).first()
+            if call is None:
+                raise serializers.ValidationError({"call": [_("No such call in your jurisdiction.")]})
+        alarm = services.raise_alarm(acting_user=request.user, elder_id=data["elder"], type=data["type"],
+                                     note=data["note"], call=call)
+        return Response(AlarmSerializer(self.get_queryset().get(pk=alarm.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(summary="The alarm's escalation: its timers (done, skipped, waiting) and its steps",
+                   responses={200: Escalation, 404: ErrorResponse})
+    @action(detail=True, methods=["get"])
+    def escalation(self, request, pk=None):
+        alarm = get_object_or_404(self.get_queryset(), pk=pk)
+        return Response(Escalation({"tasks": alarm.tasks.order_by("due_at", "id"),
+                                    "events": alarm.events.order_by("at", "id")}).data)
 
     def handle_exception(self, exc):
         if isinstance(exc, AlarmTransitionError):
@@ -214,3 +277,98 @@ class DeviceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cre
                 raise exceptions.ValidationError({"elder": [_("This elder is outside your jurisdiction.")]})
         device, secret = services.register_device(acting_user=request.user, elder=elder, **data)
         return Response(DeviceCreated(device, context={"secret": secret}).data, status=status.HTTP_201_CREATED)
+
+
+# --- safe zones ---------------------------------------------------------------------------------
+
+
+class GeofenceSerializer(serializers.ModelSerializer):
+    return_by = serializers.TimeField(format="%H:%M", allow_null=True, read_only=True)
+
+    class Meta:
+        model = Geofence
+        fields = ["id", "elder", "name", "latitude", "longitude", "radius_m", "return_by", "is_active"]
+        read_only_fields = fields
+
+
+class GeofenceCreateRequest(serializers.Serializer):
+    elder = serializers.IntegerField()
+    name = serializers.CharField(allow_blank=True, max_length=200)
+    latitude = serializers.FloatField(help_text="WGS-84 degrees; inside China")
+    longitude = serializers.FloatField()
+    radius_m = serializers.IntegerField(help_text="50 to 20,000 metres")
+    return_by = serializers.TimeField(required=False, allow_null=True, default=None,
+                                      help_text="HH:MM local time: an alarm if the elder is outside every zone then")
+
+
+class GeofenceChangeRequest(serializers.Serializer):
+    name = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    latitude = serializers.FloatField(required=False)
+    longitude = serializers.FloatField(required=False)
+    radius_m = serializers.IntegerField(required=False)
+    return_by = serializers.TimeField(required=False, allow_null=True)
+    is_active = serializers.BooleanField(required=False, help_text="false deactivates the zone (for good)")
+
+
+class CanUseZones(permissions.BasePermission):
+    def has_permission(self, request, view):
+        if request.method in permissions.SAFE_METHODS:
+            return alarm_permissions.has(request.user, alarm_permissions.VIEW_ALARMS)
+        return geofences.may_draw(request.user)
+
+
+class GeofenceFilter(django_filters.FilterSet):
+    elder = django_filters.NumberFilter(field_name="elder_id")
+
+    class Meta:
+        model = Geofence
+        fields = ["elder", "is_active"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Safe zones of the elders in your jurisdiction (?elder=, ?is_active=)"),
+    retrieve=extend_schema(summary="One safe zone", responses={200: GeofenceSerializer, 404: ErrorResponse}),
+    create=extend_schema(summary="Draw a safe zone around a point for an elder", request=GeofenceCreateRequest,
+                         responses={201: GeofenceSerializer, 400: OpenApiResponse(description="field errors"),
+                                    403: ErrorResponse}),
+    partial_update=extend_schema(summary="Change a zone's name, centre, radius or return time, or deactivate it",
+                                 request=GeofenceChangeRequest,
+                                 responses={200: GeofenceSerializer, 400: OpenApiResponse(description="field errors"),
+                                            403: ErrorResponse, 404: ErrorResponse}),
+)
+class GeofenceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Circles around a point an elder's GPS watch should stay in; leaving all of them, or being outside
+    at the zone's return time, raises an alarm. Zones are deactivated, never deleted."""
+
+    permission_classes = [permissions.IsAuthenticated, CanUseZones]
+    serializer_class = GeofenceSerializer
+    filterset_class = GeofenceFilter
+    lookup_value_regex = r"\d+"
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Geofence.objects.for_user(self.request.user).order_by("elder_id", "pk")
+
+    def create(self, request, *args, **kwargs):
+        incoming = GeofenceCreateRequest(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = dict(incoming.validated_data)
+        elder_id = data.pop("elder")
+        if not Elder.objects.for_user(request.user).filter(pk=elder_id).exists():
+            raise exceptions.ValidationError({"elder": [_("This elder is outside your jurisdiction.")]})
+        zone = geofences.create_zone(acting_user=request.user, elder_id=elder_id, **data)
+        return Response(GeofenceSerializer(zone).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        zone = self.get_object()
+        incoming = GeofenceChangeRequest(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        changes = dict(incoming.validated_data)
+        active = changes.pop("is_active", None)
+        if active is True and not zone.is_active:
+            raise exceptions.ValidationError({"is_active": [_("This zone was deactivated; draw a new one instead.")]})
+        if changes:
+            zone = geofences.change_zone(zone.pk, acting_user=request.user, **changes)
+        if active is False:
+            zone = geofences.deactivate_zone(zone.pk, acting_user=request.user)
+        return Response(GeofenceSerializer(zone).data)

@@ -31,6 +31,10 @@ class AlarmType(models.TextChoices):
     VITALS = "vitals_out_of_range", _("vital signs out of range")
     GEOFENCE = "geofence_exit", _("left the safe zone")
     OFFLINE = "device_offline", _("device offline")
+    LATE_RETURN = "late_return", _("not back in the safe zone by the set time")
+    NO_MOVEMENT = "no_movement", _("no movement for hours")
+    # raised by a hotline agent from a phone call
+    CALL = "call", _("help asked for by phone")
 
 
 # Message types a device sends that are alarms in themselves: never rate-limited, never dropped.
@@ -42,7 +46,8 @@ MESSAGE_TYPES = DEVICE_ALARM_TYPES | TELEMETRY_TYPES
 # 1 = life at risk now, 2 = needs a call soon, 3 = maintenance. The console sorts by it.
 PRIORITY = {
     AlarmType.SOS: 1, AlarmType.FALL: 1, AlarmType.SMOKE: 1, AlarmType.GAS: 1,
-    AlarmType.VITALS: 1, AlarmType.OUT_OF_BED: 2, AlarmType.GEOFENCE: 2, AlarmType.OFFLINE: 3,
+    AlarmType.VITALS: 1, AlarmType.CALL: 1, AlarmType.OUT_OF_BED: 2, AlarmType.GEOFENCE: 2,
+    AlarmType.LATE_RETURN: 2, AlarmType.NO_MOVEMENT: 2, AlarmType.OFFLINE: 3,
 }
 
 

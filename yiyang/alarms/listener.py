@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as mqtt
 from django.db import DatabaseError, close_old_connections, connection
 
-from . import offline
+from . import live, offline, watch
 from .ingest import Item, Outcome, Processor, setting
 from .models import RejectedMessage, Telemetry
 from .validation import Rejected
@@ -156,6 +156,9 @@ class Listener:
             if outcome.device_id:
                 self.client.publish(f"{self.prefix}/{outcome.device_id}/ack", json.dumps(outcome.ack()), qos=1)
             self.client.ack(mid, qos)  # only now, after the commit
+        # Consoles hear of the alarms after the acknowledgements are on their way (a duplicate too: its
+        # first announcement may have died with a listener that stored it but never acknowledged it).
+        live.announce_on_commit(o.alarm_id for o in outcomes if o.alarm_id is not None)
 
     def _store_one(self, item: Item) -> Outcome:
         try:
@@ -193,12 +196,15 @@ class Listener:
         self._connect()
 
     def periodic(self, now: dt.datetime | None = None) -> None:
-        """Every ``periodic_seconds``: offline devices, suppressed rejection counts, old telemetry."""
+        """Every ``periodic_seconds``: offline devices, stillness, late returns, suppressed rejections, old telemetry."""
         now = now or dt.datetime.now(dt.UTC)
         close_old_connections()
-        raised = offline.raise_offline_alarms(now)
-        if raised:
-            log.warning("%d device(s) went offline", len(raised))
+        for raised, what in ((offline.raise_offline_alarms(now), "device(s) went offline"),
+                             (watch.raise_still_alarms(now), "elder(s) did not move for too long"),
+                             (watch.raise_late_returns(now), "elder(s) were not back in their safe zone in time")):
+            if raised:
+                log.warning("%d %s", len(raised), what)
+                live.announce_on_commit(alarm.pk for alarm in raised)
         self.processor.flush_suppressed()
         if self.retention_days:
             Telemetry.objects.filter(received_at__lt=now - dt.timedelta(days=self.retention_days)).delete()
@@ -207,6 +213,7 @@ class Listener:
     def run(self) -> None:
         """Until :meth:`stop`: connect (retrying), process, run the periodic jobs; then disconnect cleanly."""
         backoff, next_periodic, connected = 1.0, 0.0, False
+        live.warm()  # the consoles' Redis connection, before the first alarm needs it
         try:
             while not self.stop_event.is_set():
                 if not connected:
@@ -241,6 +248,7 @@ class Listener:
         finally:
             self._disconnect()
             connection.close()
+            live.flush(2.0)  # the consoles' last news, still on its way to Redis
 
     def _close_gently(self, client, userdata, sock) -> None:
         """After our DISCONNECT: read until the broker closes, then let paho close the socket.

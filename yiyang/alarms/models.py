@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from yiyang.core.fields import EncryptedTextField
 from yiyang.core.scoping import ScopedManager, ScopePolicy
+from yiyang.notifications.models import Channel as NotifyChannel
 
 from .catalogue import AlarmType, DeviceKind, Metric
 
@@ -55,6 +56,12 @@ class Device(models.Model):
     offline_after = models.DateTimeField(null=True, blank=True, editable=False)
     # The listener's memory between messages: {"outside": bool, "vitals": [metric, ...]}.
     alert_state = models.JSONField(default=dict, blank=True, editable=False)
+    inactivity_hours = models.PositiveSmallIntegerField(
+        _("no-movement alarm after (hours)"), null=True, blank=True,
+        help_text=_("Raise an alarm when the device notices no movement for this long; empty means never."))
+    last_activity_at = models.DateTimeField(_("last movement"), null=True, blank=True, editable=False)
+    # last_activity_at + inactivity_hours; cleared once the stillness has raised its alarm (like offline_after).
+    still_after = models.DateTimeField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now)
 
@@ -65,7 +72,8 @@ class Device(models.Model):
         verbose_name = _("device")
         verbose_name_plural = _("devices")
         ordering = ["device_id"]
-        indexes = [models.Index(fields=["offline_after"], name="device_offline_after")]
+        indexes = [models.Index(fields=["offline_after"], name="device_offline_after"),
+                   models.Index(fields=["still_after"], name="device_still_after")]
         constraints = [models.CheckConstraint(condition=Q(battery__isnull=True) | Q(battery__lte=100),
                                               name="device_battery_percent")]
 
@@ -82,20 +90,40 @@ class AlarmStatus(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    EMERGENCY = "emergency", _("real emergency, help given")
+    """What an alarm turned out to be; the record is frozen once it has one."""
+
     FALSE_ALARM = "false_alarm", _("false alarm")
+    RESOLVED_AT_HOME = "resolved_at_home", _("resolved at home")
+    HOSPITAL = "hospital", _("taken to hospital")
+    DEATH = "death", _("death")
+    DEVICE_FAULT = "device_fault", _("device fault or flat battery")
     TEST = "test", _("test or installation")
-    DEVICE_FAULT = "device_fault", _("device fault")
-    OTHER = "other", _("other")
+
+
+class AlarmSource(models.TextChoices):
+    DEVICE = "device", _("device")
+    PLATFORM = "platform", _("platform check")
+    AGENT = "agent", _("hotline agent")
 
 
 class Alarm(models.Model):
-    """One alarm: one device message (or one platform finding). The same ``msg_id`` again is this row."""
+    """One alarm: one device message, one platform finding, or one call for help taken by an agent.
 
-    device = models.ForeignKey(Device, verbose_name=_("device"), on_delete=models.PROTECT,
+    The same device ``msg_id`` again is this row. Once closed (with an outcome) the row
+    is frozen: a trigger refuses any UPDATE of a closed alarm on both databases.
+    """
+
+    device = models.ForeignKey(Device, verbose_name=_("device"), on_delete=models.PROTECT, null=True, blank=True,
                                related_name="alarms", db_index=False)  # the unique constraint indexes it
     msg_id = models.CharField(_("message id"), max_length=100)
     type = models.CharField(_("type"), max_length=24, choices=AlarmType.choices)
+    source = models.CharField(_("raised by"), max_length=10, choices=AlarmSource.choices, default=AlarmSource.DEVICE)
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("raised by agent"), null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    call = models.ForeignKey("homecare.CallRecord", verbose_name=_("call"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="alarms")
+    service_order = models.ForeignKey("homecare.ServiceOrder", verbose_name=_("urgent service order"), null=True,
+                                      blank=True, on_delete=models.PROTECT, related_name="alarms")
     priority = models.PositiveSmallIntegerField(_("priority"), default=2)
     status = models.CharField(_("status"), max_length=20, choices=AlarmStatus.choices, default=AlarmStatus.NEW)
     device_time = models.DateTimeField(_("device time"), null=True, blank=True)
@@ -131,8 +159,11 @@ class Alarm(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["device", "msg_id"], name="alarm_device_msg_unique"),
-            models.CheckConstraint(condition=Q(status="closed", closed_at__isnull=False) | ~Q(status="closed"),
-                                   name="alarm_closed_has_time"),
+            models.UniqueConstraint(fields=["msg_id"], condition=Q(device__isnull=True), name="alarm_deviceless_msg_unique"),
+            models.CheckConstraint(condition=Q(status="closed", closed_at__isnull=False) & ~Q(outcome="")
+                                   | ~Q(status="closed"), name="alarm_closed_has_outcome"),
+            models.CheckConstraint(condition=Q(device__isnull=False) | ~Q(source="device"),
+                                   name="alarm_device_source_has_device"),
         ]
 
     def __str__(self):
@@ -140,7 +171,10 @@ class Alarm(models.Model):
 
 
 class AlarmEvent(models.Model):
-    """Each step taken on an alarm after it was raised, with who and when (the console's timeline)."""
+    """Each step taken on an alarm after it was raised, with who and when (the console's timeline).
+
+    Append-only, and none is added once the alarm is closed (triggers on both databases).
+    """
 
     alarm = models.ForeignKey(Alarm, verbose_name=_("alarm"), on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("step time"), default=timezone.now)
@@ -264,6 +298,10 @@ class Geofence(models.Model):
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
     radius_m = models.PositiveIntegerField(_("radius (m)"))
+    return_by = models.TimeField(_("back inside by"), null=True, blank=True,
+                                 help_text=_("Raise an alarm if the elder is outside at this time of day."))
+    # The last day whose return_by has been checked, so each day is judged once.
+    return_checked_on = models.DateField(null=True, blank=True, editable=False)
     is_active = models.BooleanField(_("active"), default=True)
 
     objects = ScopedManager()
@@ -273,6 +311,108 @@ class Geofence(models.Model):
         verbose_name = _("safe zone")
         verbose_name_plural = _("safe zones")
         constraints = [models.CheckConstraint(condition=Q(radius_m__gt=0), name="geofence_radius_positive")]
+
+    def __str__(self):
+        return self.name
+
+
+class EscalationAction(models.TextChoices):
+    ALERT_SUPERVISOR = "alert_supervisor", _("alert the supervisor")
+    NOTIFY_CONTACTS = "notify_contacts", _("notify family contacts in call order")
+    NOTIFY_ORGANIZATION = "notify_organization", _("notify the responsible organisation")
+    DISPATCH_WORKER = "dispatch_worker", _("send the nearest available caregiver")
+    ADVISE_EMERGENCY_CALL = "advise_emergency_call", _("advise calling 120/119 with the address")
+
+
+class StepCondition(models.TextChoices):
+    ALWAYS = "always", _("always (while the alarm is open)")
+    UNACKNOWLEDGED = "unacknowledged", _("only if nobody has acknowledged the alarm")
+
+
+class EscalationStep(models.Model):
+    """One rung of the ladder for an alarm type: do ``action`` ``after_seconds`` after the alarm arrived.
+
+    The ladder is data, city-wide: each new alarm copies its type's active steps
+    into ``EscalationTask`` rows in the transaction that stores it, so a ladder
+    edited later changes future alarms only.
+    """
+
+    alarm_type = models.CharField(_("alarm type"), max_length=24, choices=AlarmType.choices)
+    position = models.PositiveSmallIntegerField(_("order"))
+    after_seconds = models.PositiveIntegerField(_("seconds after the alarm"))
+    action = models.CharField(_("action"), max_length=24, choices=EscalationAction.choices)
+    condition = models.CharField(_("condition"), max_length=16, choices=StepCondition.choices,
+                                 default=StepCondition.ALWAYS)
+    channel = models.CharField(_("channel"), max_length=8, choices=NotifyChannel.choices, blank=True)
+    emergency_number = models.CharField(_("emergency number"), max_length=3, blank=True,
+                                        help_text=_("120 (ambulance) or 119 (fire), for the advice step."))
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("escalation step")
+        verbose_name_plural = _("escalation steps")
+        ordering = ["alarm_type", "position"]
+        constraints = [models.UniqueConstraint(fields=["alarm_type", "position"], name="escalation_step_unique")]
+
+    def __str__(self):
+        return f"{self.alarm_type} #{self.position} {self.action}"
+
+
+class TaskState(models.TextChoices):
+    PENDING = "pending", _("waiting")
+    DONE = "done", _("done")
+    SKIPPED = "skipped", _("not needed")
+    FAILED = "failed", _("failed")
+
+
+class EscalationTask(models.Model):
+    """A timer: one step due on one alarm. Rows, not memory, so a restart loses none (ADR 0005).
+
+    ``lease_until`` is set by the worker that took the task; a worker that dies
+    leaves an expired lease, and the next worker takes the task again.
+    """
+
+    alarm = models.ForeignKey(Alarm, verbose_name=_("alarm"), on_delete=models.PROTECT, related_name="tasks")
+    step = models.ForeignKey(EscalationStep, verbose_name=_("ladder step"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(_("action"), max_length=24, choices=EscalationAction.choices)
+    condition = models.CharField(_("condition"), max_length=16, choices=StepCondition.choices,
+                                 default=StepCondition.ALWAYS)
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    state = models.CharField(_("state"), max_length=8, choices=TaskState.choices, default=TaskState.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    lease_until = models.DateTimeField(null=True, blank=True, editable=False)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=255, blank=True)
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="alarm__area_code", organization="alarm__organization", elder="alarm__elder")
+
+    class Meta:
+        verbose_name = _("escalation task")
+        verbose_name_plural = _("escalation tasks")
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["due_at"], condition=Q(state="pending"), name="escalation_task_due")]
+        constraints = [
+            models.UniqueConstraint(fields=["alarm", "step"], condition=Q(step__isnull=False),
+                                    name="escalation_task_once_per_step"),
+        ]
+
+    def __str__(self):
+        return f"{self.alarm_id} {self.action} @ {self.due_at:%H:%M:%S}"
+
+
+class WorkerBeat(models.Model):
+    """The background worker's last sign of life, so the console can warn when timers are not running."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    beat_at = models.DateTimeField()
+    host = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        verbose_name = _("worker heartbeat")
+        verbose_name_plural = _("worker heartbeats")
 
     def __str__(self):
         return self.name

@@ -14,8 +14,9 @@ import datetime as dt
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
+from . import escalation
 from .catalogue import PRIORITY, AlarmType
-from .models import Alarm, Device
+from .models import Alarm, AlarmSource, Device
 
 
 def find_offline_devices(now: dt.datetime) -> QuerySet[Device]:
@@ -34,12 +35,15 @@ def raise_offline_alarms(now: dt.datetime) -> list[Alarm]:
                 claimed = Device.objects.filter(pk=device.pk, offline_after=device.offline_after).update(offline_after=None)
                 if not claimed or Alarm.objects.filter(device=device, msg_id=msg_id).exists():
                     continue
-                raised.append(Alarm.objects.create(
+                alarm = Alarm.objects.create(
                     device=device, msg_id=msg_id, type=AlarmType.OFFLINE, priority=PRIORITY[AlarmType.OFFLINE],
+                    source=AlarmSource.PLATFORM,
                     device_time=None, received_at=now, clock_skew_flag=False,
                     payload={"last_seen_at": device.last_seen_at.isoformat(), "heartbeat_seconds": device.heartbeat_seconds,
                              "battery": device.battery},
-                    elder_id=device.elder_id, area_code=device.area_id, organization_id=device.organization_id))
+                    elder_id=device.elder_id, area_code=device.area_id, organization_id=device.organization_id)
+                escalation.plan([alarm])
+                raised.append(alarm)
         except IntegrityError:
             continue
     return raised

@@ -8,6 +8,7 @@ bury the console. The device remembers what it last crossed in ``alert_state``.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -90,3 +91,84 @@ def judge_position(lat: float, lon: float, zones: Iterable[Zone], was_outside: b
     if outside and not was_outside:
         alarm = {"lat": lat, "lon": lon, "nearest_zone": nearest.name, "metres_outside": round(beyond)}
     return ZoneVerdict(alarm=alarm, outside=outside)
+
+
+# --- movement and stillness (``no_movement``) ---------------------------------------------------
+
+MOVE_METRES = 50.0  # a position this far from where the watch last moved counts as moving (GPS jitter is less)
+# Device alarms that mean someone moved: pressed a button, fell, got out of bed.
+MOVEMENT_ALARMS = frozenset({"sos", "fall", "out_of_bed"})
+
+
+@dataclass(frozen=True)
+class Activity:
+    moved: bool
+    anchor: tuple[float, float] | None  # where a watch last moved: later positions are measured from it
+
+
+def activity_of(kind: str, fields: Mapping, anchor: tuple[float, float] | None = None) -> Activity:
+    """Whether one message shows the elder moving (docs/devices.md, "Movement").
+
+    A door opening or closing, a button pressed, a fall, a mattress reporting its
+    sleeper out of bed (``in_bed: false``), or a position ``MOVE_METRES`` from the
+    last place the watch moved (the first position ever also counts: it starts the clock).
+    Vitals from an occupied bed, heartbeats, smoke and gas say nothing about movement.
+    """
+    if kind == "door" or kind in MOVEMENT_ALARMS:
+        return Activity(True, anchor)
+    if kind == "vitals":
+        return Activity(fields.get("in_bed") is False, anchor)
+    if kind == "location":
+        here = (float(fields["lat"]), float(fields["lon"]))
+        if anchor is None or distance_m(anchor[0], anchor[1], *here) >= MOVE_METRES:
+            return Activity(True, here)
+    return Activity(False, anchor)
+
+
+def still_deadline(last_activity_at: dt.datetime, inactivity_hours: int | None) -> dt.datetime | None:
+    """When stillness becomes an alarm; None for a device not watched for it."""
+    if inactivity_hours is None or inactivity_hours <= 0:
+        return None
+    return last_activity_at + dt.timedelta(hours=inactivity_hours)
+
+
+def is_still(still_after: dt.datetime | None, now: dt.datetime) -> bool:
+    """Past the deadline (a cleared deadline, once raised, is never still again until the next movement)."""
+    return still_after is not None and now > still_after
+
+
+# --- back inside the safe zone by a set time (``late_return``) ----------------------------------
+
+RETURN_LOOKBACK = dt.timedelta(hours=12)  # a return time just after midnight still sees the evening's positions
+
+
+def return_due(return_by: dt.time, checked_on: dt.date | None, now_local: dt.datetime) -> dt.date | None:
+    """The day whose return time has come and not been judged yet, else None (one judgement per day).
+
+    ``now_local`` is wall-clock time in the platform's time zone; a zone's return time
+    is judged on the day it falls, from that moment until midnight.
+    """
+    today = now_local.date()
+    if checked_on is not None and checked_on >= today:
+        return None
+    return today if now_local.time() >= return_by else None
+
+
+def return_moment(day: dt.date, return_by: dt.time, tz: dt.tzinfo) -> dt.datetime:
+    return dt.datetime.combine(day, return_by, tzinfo=tz)
+
+
+def position_window_start(day: dt.date, return_by: dt.time, tz: dt.tzinfo) -> dt.datetime:
+    """Positions from this moment on count: the day's midnight, or 12 hours before the return time if earlier."""
+    midnight = dt.datetime.combine(day, dt.time(0, 0), tzinfo=tz)
+    return min(midnight, return_moment(day, return_by, tz) - RETURN_LOOKBACK)
+
+
+def judge_return(position: tuple[float, float] | None, zones: Iterable[Zone]) -> dict | None:
+    """At the return time: the payload of a ``late_return`` alarm, or None when the elder is inside a zone.
+
+    No position at all is an alarm too: a watch that says nothing cannot say the elder is home.
+    """
+    if position is None:
+        return {"no_position": True}
+    return judge_position(position[0], position[1], zones, was_outside=False).alarm

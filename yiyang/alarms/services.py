@@ -1,7 +1,8 @@
 """Writes by people: registering devices and changing their secrets, acknowledging and closing alarms.
 
-Each function is one transaction with an audit entry. Alarms themselves are
-written by the listener (``store.py``), which has no acting user.
+Each function is one transaction with an audit entry. Device alarms are
+written by the listener (``store.py``), which has no acting user; agents raise
+alarms from calls here (``raise_alarm``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ from yiyang.core.models import AuditAction
 from yiyang.core.scoping import code_in_scope
 from yiyang.people.models import Elder
 
-from . import permissions, rules
-from .catalogue import DeviceKind
-from .models import Alarm, AlarmEvent, AlarmStatus, Device, Outcome
+from . import escalation, live, permissions, rules
+from .catalogue import PRIORITY, AlarmType, DeviceKind
+from .models import (
+    Alarm,
+    AlarmEvent,
+    AlarmSource,
+    AlarmStatus,
+    Device,
+    EscalationTask,
+    Outcome,
+    TaskState,
+)
 from .validation import DEVICE_ID_RE
 
 DEVICE_AUDITED = ("device_id", "kind", "elder", "area", "organization", "placement", "location_note",
@@ -100,36 +110,92 @@ def change_secret(device: Device, *, acting_user, secret: str | None = None) -> 
     return secret
 
 
+def visible_alarm(user, alarm_id, *, for_update: bool = False) -> Alarm:
+    """The alarm if the user may handle it and it is in their jurisdiction; else PermissionDenied / DoesNotExist."""
+    _require(user, permissions.HANDLE_ALARMS)
+    queryset = Alarm.objects.for_user(user) if user is not None else Alarm.objects.all()
+    if for_update:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.get(pk=alarm_id)
+
+
 def _step(alarm_id: int, target: str, *, acting_user, note: str, **fields) -> Alarm:
-    _require(acting_user, permissions.HANDLE_ALARMS)
     with transaction.atomic():
-        alarm = Alarm.objects.for_user(acting_user).select_for_update().get(pk=alarm_id)
+        alarm = visible_alarm(acting_user, alarm_id, for_update=True)
         if target not in rules.TRANSITIONS.get(alarm.status, set()):
             raise AlarmTransitionError(_("This alarm is %(status)s; it cannot be %(target)s.") % {
                 "status": alarm.get_status_display(), "target": AlarmStatus(target).label})
         before = audit.snapshot(alarm, ("status", "outcome"))
+        # The step first: once the alarm is closed nothing more may be added to it (database trigger).
+        AlarmEvent.objects.create(alarm=alarm, status=target, actor=acting_user, note=note, at=timezone.now())
         alarm.status = target
         for name, value in fields.items():
             setattr(alarm, name, value)
         if note:
             alarm.note = f"{alarm.note}\n{note}".strip()
         alarm.save()
-        AlarmEvent.objects.create(alarm=alarm, status=target, actor=acting_user, note=note, at=timezone.now())
         audit.record(AuditAction.UPDATE, actor=acting_user, obj=alarm, area_code=alarm.area_code, before=before,
                      after=audit.snapshot(alarm, ("status", "outcome")), note=note)
+        live.announce_on_commit([alarm.pk])
     return alarm
 
 
 def acknowledge_alarm(alarm_id: int, *, acting_user, note: str = "") -> Alarm:
-    """Someone has seen the alarm and is acting on it."""
+    """Someone has seen the alarm and is acting on it: the "unless acknowledged" steps will not run."""
     return _step(alarm_id, AlarmStatus.ACKNOWLEDGED, acting_user=acting_user, note=note,
                  acknowledged_at=timezone.now(), acknowledged_by=acting_user)
 
 
+# Outcomes that must say where the elder is or what happened, for whoever reads the record later.
+NOTE_REQUIRED = {Outcome.HOSPITAL: _("Name the hospital."), Outcome.DEATH: _("Say what happened and who was told.")}
+
+
 def close_alarm(alarm_id: int, *, acting_user, outcome: str, note: str = "") -> Alarm:
-    """The alarm is over; ``outcome`` records what it turned out to be."""
+    """The alarm is over; ``outcome`` records what it turned out to be. The record is frozen from then on."""
+    note = (note or "").strip()
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": [_("Choose what the alarm turned out to be.")]})
+    if outcome in NOTE_REQUIRED and not note:
+        raise ValidationError({"note": [str(NOTE_REQUIRED[outcome])]})
     now = timezone.now()
-    return _step(alarm_id, AlarmStatus.CLOSED, acting_user=acting_user, note=note, closed_at=now,
-                 closed_by=acting_user, outcome=outcome)
+    with transaction.atomic():
+        alarm = _step(alarm_id, AlarmStatus.CLOSED, acting_user=acting_user, note=note, closed_at=now,
+                      closed_by=acting_user, outcome=outcome)
+        # Timers still waiting have nothing left to do.
+        EscalationTask.objects.filter(alarm=alarm, state=TaskState.PENDING).update(
+            state=TaskState.SKIPPED, done_at=now, lease_until=None, result=_("The alarm was closed before this step."))
+    return alarm
+
+
+@transaction.atomic
+def raise_alarm(*, acting_user, elder_id, type: str = AlarmType.CALL, note: str = "", call=None) -> Alarm:
+    """An agent raises an alarm from a phone call: acknowledged by them at once, escalated like any other.
+
+    Idempotent per call and type (a double click on the console raises one alarm).
+    """
+    _require(acting_user, permissions.HANDLE_ALARMS)
+    if type not in AlarmType.values:
+        raise ValidationError({"type": [_("Choose the kind of emergency.")]})
+    elder = Elder.objects.for_user(acting_user).filter(pk=elder_id).first() if elder_id not in (None, "") else None
+    if elder is None:
+        raise ValidationError({"elder": [_("Pick the elder the call is about.")]})
+    if elder.status != "alive":
+        raise ValidationError({"elder": [_("This elder is not registered as living here.")]})
+    msg_id = f"@call:{call.pk}:{type}" if call is not None else f"@agent:{secrets.token_hex(8)}"
+    existing = Alarm.objects.filter(device__isnull=True, msg_id=msg_id).first()
+    if existing is not None:
+        return existing
+    now = timezone.now()
+    note = (note or "").strip()[:1000]
+    alarm = Alarm.objects.create(
+        device=None, msg_id=msg_id, type=type, priority=PRIORITY.get(type, 1), source=AlarmSource.AGENT,
+        raised_by=acting_user, call=call, received_at=now, payload={"note": note} if note else {}, elder=elder,
+        area_code=elder.area_id, status=AlarmStatus.ACKNOWLEDGED, acknowledged_at=now, acknowledged_by=acting_user,
+        note=note)
+    AlarmEvent.objects.create(alarm=alarm, status=AlarmStatus.ACKNOWLEDGED, actor=acting_user, at=now,
+                              note=_("Raised by the agent from a call."))
+    escalation.plan([alarm])
+    audit.record(AuditAction.CREATE, actor=acting_user, obj=alarm, area_code=alarm.area_code,
+                 after={"type": type, "elder": elder.pk, "source": AlarmSource.AGENT}, note=note)
+    live.announce_on_commit([alarm.pk])
+    return alarm

@@ -9,6 +9,12 @@ class RolePermissions(permissions.DjangoModelPermissions):
     perms_map = {**permissions.DjangoModelPermissions.perms_map, "GET": ["%(app_label)s.view_%(model_name)s"],
                  "HEAD": ["%(app_label)s.view_%(model_name)s"]}
 
+    def _queryset(self, view):
+        # Only the model is needed: a scoped view's base queryset names it without building the
+        # caller's jurisdiction filter, which DRF would otherwise do once more on every request.
+        base = getattr(view, "base_queryset", None)
+        return base if base is not None else super()._queryset(view)
+
 
 class ScopedViewSetMixin:
     permission_classes = [permissions.IsAuthenticated, RolePermissions]

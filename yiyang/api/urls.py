@@ -3,7 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from yiyang.accounts.api import UserViewSet
-from yiyang.alarms.api import AlarmViewSet, DeviceViewSet
+from yiyang.alarms.api import AlarmViewSet, DeviceViewSet, GeofenceViewSet
 from yiyang.areas.api import AreaViewSet
 from yiyang.assessments.api import AssessmentViewSet, ScoreView
 from yiyang.benefits.api import (
@@ -19,6 +19,7 @@ from yiyang.benefits.api import (
 from yiyang.core.api import AuditEntryViewSet
 from yiyang.homecare.api import ServiceOrderViewSet, ServiceTypeViewSet, WorkerViewSet
 from yiyang.homecare.api_hotline import CallEndView, CallStartView
+from yiyang.notifications.api import NotificationViewSet, ReceiptView
 from yiyang.organizations.api import OrganizationViewSet
 from yiyang.people.api import ElderViewSet
 
@@ -29,6 +30,7 @@ router = DefaultRouter(trailing_slash=True)
 router.include_format_suffixes = False
 router.register("areas", AreaViewSet, basename="area")
 router.register("alarms/devices", DeviceViewSet, basename="device")
+router.register("alarms/geofences", GeofenceViewSet, basename="geofence")
 router.register("alarms", AlarmViewSet, basename="alarm")
 router.register("elders", ElderViewSet, basename="elder")
 router.register("organizations", OrganizationViewSet, basename="organization")
@@ -42,6 +44,7 @@ router.register("assessments", AssessmentViewSet, basename="assessment")
 router.register("homecare/orders", ServiceOrderViewSet, basename="serviceorder")
 router.register("homecare/services", ServiceTypeViewSet, basename="servicetype")
 router.register("homecare/workers", WorkerViewSet, basename="worker")
+router.register("notifications", NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("auth/token", TokenLoginView.as_view(), name="api-token"),
@@ -54,6 +57,7 @@ urlpatterns = [
     path("benefits/bank-returns/", BankReturnsView.as_view(), name="bank-returns"),
     path("homecare/calls/", CallStartView.as_view(), name="homecare-call-start"),
     path("homecare/calls/<int:call_id>/end/", CallEndView.as_view(), name="homecare-call-end"),
+    path("notifications/receipts/", ReceiptView.as_view(), name="notification-receipts"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),

@@ -117,23 +117,34 @@ class OrderForm(ServiceErrorsMixin, BootstrapForm):
 
 
 class EmergencyForm(ServiceErrorsMixin, BootstrapForm):
-    """助急: which provider's emergency service to send now."""
+    """An emergency told by phone: raised as an alarm (escalated like a device's), a caregiver sent at once."""
+
+    KINDS = ("call", "fall", "smoke", "gas")
 
     use_required_attribute = False
-    field_of_error = {"service": "provider", "window_end": "__all__", "elder": "__all__", "payer": "__all__"}
+    field_of_error = {"elder": "__all__", "alarm": "__all__", "action": "__all__"}
 
-    provider = forms.ChoiceField(label=_("provider"))
+    type = forms.ChoiceField(label=_("what is happening"))
     note = forms.CharField(label=_("what happened"), required=False, max_length=500)
+    send_caregiver = forms.BooleanField(label=_("send the nearest available caregiver now"), required=False,
+                                        initial=True)
 
-    def __init__(self, *args, options=(), **kwargs):
+    def __init__(self, *args, can_send=True, **kwargs):
+        from yiyang.alarms.catalogue import AlarmType
+
         kwargs.setdefault("auto_id", "emergency_%s")
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [(str(o.provider.pk), f"{o.provider.name} · {o.service.name}")
-                                           for o in options]
-        self.fields["provider"].widget.attrs["data-first"] = ""
+        self.fields["type"].choices = [(kind, AlarmType(kind).label) for kind in self.KINDS]
+        self.fields["type"].widget.attrs["data-first"] = ""
+        if not can_send:
+            self.fields["send_caregiver"].initial = False
+            self.fields["send_caregiver"].disabled = True
+            self.fields["send_caregiver"].help_text = _(
+                "No provider offers emergency help in the elder's village: the supervisor will be alerted.")
 
     def service_data(self) -> dict:
-        return {"provider_id": self.cleaned_data["provider"], "note": self.cleaned_data["note"]}
+        data = self.cleaned_data
+        return {"type": data["type"], "note": data["note"], "send_caregiver": bool(data["send_caregiver"])}
 
 
 class ComplaintForm(ServiceErrorsMixin, BootstrapForm):

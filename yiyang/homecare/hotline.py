@@ -225,8 +225,8 @@ def end_call(call, *, acting_user, outcome: str, summary: str = "", order=None, 
         errors["outcome"] = [_("No service order was created in this call.")]
     if outcome == Outcome.COMPLAINT and complaint is None:
         errors["outcome"] = [_("No complaint was recorded in this call.")]
-    if outcome == Outcome.ALARM and order is None and not summary:
-        errors["summary"] = [_("No emergency order was placed: say what was done (e.g. 120 called).")]
+    if outcome == Outcome.ALARM and order is None and not summary and not call.alarms.exists():
+        errors["summary"] = [_("No alarm was raised in this call: say what was done (e.g. 120 called).")]
     if len(summary) > CallRecord._meta.get_field("summary").max_length:
         errors["summary"] = [_("Keep the summary under 1,000 characters.")]
     if errors:
@@ -243,6 +243,8 @@ def end_call(call, *, acting_user, outcome: str, summary: str = "", order=None, 
 
 def suggested_outcome(call: CallRecord) -> str:
     """What the end-call form proposes: what the call already led to."""
+    if call.alarms.exists():
+        return Outcome.ALARM
     if call.order_id:
         return Outcome.ALARM if call.order.service_type.kind == ServiceKind.EMERGENCY else Outcome.ORDER
     if call.complaint_id:
@@ -267,19 +269,25 @@ def place_order(call, *, acting_user, elder_id, **order) -> ServiceOrder:
     return created
 
 
-@transaction.atomic
-def raise_emergency(call, *, acting_user, provider_id, note: str = "") -> ServiceOrder:
-    """助急: the provider's emergency service, wanted now, for the call's elder."""
-    call = _open_call(acting_user, call)
-    if call.elder_id is None:
-        raise ValidationError({"elder": [_("Pick the elder first.")]})
-    option = next((o for o in emergency_options(call.elder, acting_user) if str(o.provider.pk) == str(provider_id)), None)
-    if option is None:
-        raise ValidationError({"provider": [_("Choose a provider that offers emergency help in the elder's village.")]})
-    now = timezone.now()
-    return place_order(call, acting_user=acting_user, elder_id=call.elder_id, service_code=option.service.code,
-                       provider_id=option.provider.pk, window_start=now,
-                       window_end=now + dt.timedelta(minutes=EMERGENCY_MINUTES), note=note)
+def raise_emergency(call, *, acting_user, type: str, note: str = "", send_caregiver: bool = True):
+    """An emergency told by phone becomes an alarm of its own, linked to the call and escalated like any other.
+
+    The alarm is committed first; sending the nearest caregiver is then a step of its
+    escalation, run by the alarm worker within a second, so a failure to find one
+    alerts the supervisor instead of losing the alarm.
+    """
+    from yiyang.alarms import escalation
+    from yiyang.alarms import services as alarms
+    from yiyang.alarms.models import EscalationAction
+
+    with transaction.atomic():
+        call = _open_call(acting_user, call)
+        if call.elder_id is None:
+            raise ValidationError({"elder": [_("Pick the elder first.")]})
+        alarm = alarms.raise_alarm(acting_user=acting_user, elder_id=call.elder_id, type=type, note=note, call=call)
+        if send_caregiver and alarm.service_order_id is None:
+            escalation.run_now(alarm.pk, EscalationAction.DISPATCH_WORKER, acting_user=acting_user)
+    return alarm
 
 
 @transaction.atomic
@@ -326,8 +334,10 @@ def record_complaint(*, acting_user, elder_id, text: str, provider_id=None, orde
 
 
 def serving_providers(elder: Elder, user) -> list[ProviderProfile]:
-    """Active providers in the user's jurisdiction that serve the elder's village."""
-    profiles = (ProviderProfile.objects.for_user(user).filter(organization__is_active=True)
+    """Active providers in the user's jurisdiction (all of them for ``user`` None, the platform)
+    that serve the elder's village."""
+    profiles = ((ProviderProfile.objects.all() if user is None else ProviderProfile.objects.for_user(user))
+                .filter(organization__is_active=True)
                 .select_related("organization").order_by("organization__name"))
     return [profile for profile in profiles if profile.serves(elder.area_id)]
 

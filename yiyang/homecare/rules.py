@@ -49,7 +49,7 @@ class Party(models.TextChoices):
 S, P = Status, Party
 _CALLERS = {P.HOTLINE, P.OFFICIAL, P.ELDER, P.PROVIDER, P.SYSTEM}  # the platform cancels on a death
 TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
-    (S.REQUESTED, S.ACCEPTED): frozenset({P.PROVIDER}),
+    (S.REQUESTED, S.ACCEPTED): frozenset({P.PROVIDER, P.SYSTEM}),  # the platform accepts urgent orders for alarms
     (S.ACCEPTED, S.ASSIGNED): frozenset({P.PROVIDER, P.SYSTEM}),
     (S.ASSIGNED, S.ASSIGNED): frozenset({P.PROVIDER, P.SYSTEM}),  # re-assignment or re-planning
     (S.ASSIGNED, S.ACCEPTED): frozenset({P.PROVIDER, P.SYSTEM}),  # taken off a worker

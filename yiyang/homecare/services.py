@@ -59,6 +59,13 @@ def voucher_reference(order: ServiceOrder) -> str:
     return f"homecare-order-{order.pk}"
 
 
+def _first(queryset):
+    """The one row a unique lookup finds, or None. Unlike ``first()``, the query is not sorted by the
+    model's default order: compiling that ORDER BY (a join, for some models) cost more than the lookup."""
+    found = list(queryset.order_by()[:1])
+    return found[0] if found else None
+
+
 # --- creation --------------------------------------------------------------------------------
 
 
@@ -107,19 +114,26 @@ def create_order(*, acting_user, elder_id, service_code: str, provider_id, windo
 
 def service_and_provider(elder: Elder, service_code: str, provider_id, errors: dict[str, list[str]]):
     """The catalogue entry and the provider, checked: the provider serves the elder's village and
-    offers the service. Problems go into ``errors`` by field; returns (service, provider), either None."""
-    service = ServiceType.objects.filter(code=service_code, is_active=True).first()
-    if service is None:
-        errors["service"] = [_("Choose a service from the catalogue.")]
-    provider = Organization.objects.filter(pk=provider_id, is_active=True).select_related("provider_profile").first() \
+    offers the service. Problems go into ``errors`` by field; returns (service, provider), either None.
+
+    Two queries when all is well: the provider with its profile, then the service among those it
+    offers; the whole catalogue is asked only to tell "no such service" from "not offered here"."""
+    provider = _first(Organization.objects.filter(pk=provider_id, is_active=True).select_related("provider_profile")) \
         if str(provider_id).isdigit() else None
     profile = getattr(provider, "provider_profile", None) if provider else None
+    serves = profile is not None and profile.serves(elder.area_id)
+    service = _first(profile.services.filter(code=service_code, is_active=True)) if serves else None
+    offered = service is not None
+    if service is None:
+        service = _first(ServiceType.objects.filter(code=service_code, is_active=True))
+    if service is None:
+        errors["service"] = [_("Choose a service from the catalogue.")]
     if profile is None:
         errors["provider"] = [_("Choose a home-care provider.")]
-    elif not profile.serves(elder.area_id):
+    elif not serves:
         errors["provider"] = [_("%(provider)s does not serve the elder's village %(village)s.")
                               % {"provider": provider.name, "village": elder.area.full_name}]
-    elif service is not None and not profile.services.filter(pk=service.pk).exists():
+    elif service is not None and not offered:
         errors["service"] = [_("%(provider)s does not offer %(service)s.") % {"provider": provider.name,
                                                                              "service": service.name}]
     return service, provider
@@ -127,7 +141,7 @@ def service_and_provider(elder: Elder, service_code: str, provider_id, errors: d
 
 def _elder_for(user, elder_id) -> Elder:
     queryset = Elder.objects.all() if user is None else Elder.objects.for_user(user)
-    elder = queryset.filter(pk=elder_id).select_related("area").first() if str(elder_id).isdigit() else None
+    elder = _first(queryset.filter(pk=elder_id)) if str(elder_id).isdigit() else None  # village: errors only
     if elder is None:
         raise ValidationError({"elder": [_("No such elder in your jurisdiction.")]})
     return elder
@@ -206,12 +220,13 @@ def worker_unfit(worker: Worker, order: ServiceOrder) -> str | None:
         return _("%(worker)s is not active.") % {"worker": worker.name}
     if worker.leaves.filter(first_day__lte=day, last_day__gte=day).exists():
         return _("%(worker)s is on leave on %(day)s.") % {"worker": worker.name, "day": day.isoformat()}
-    held = {ws.skill_id: ws for ws in worker.worker_skills.select_related("skill")}
-    for skill in order.service_type.skills.all():
-        have = held.get(skill.pk)
-        if have is None:
+    required = list(order.service_type.skills.all())
+    held = dict(worker.worker_skills.values_list("skill_id", "valid_until")) if required else {}  # none needed: no query
+    for skill in required:
+        if skill.pk not in held:
             return _("%(worker)s lacks the skill %(skill)s.") % {"worker": worker.name, "skill": skill.name}
-        if skill.certificate_required and (have.valid_until is None or have.valid_until < day):
+        valid_until = held[skill.pk]
+        if skill.certificate_required and (valid_until is None or valid_until < day):
             return _("%(worker)s's certificate for %(skill)s is not valid on %(day)s.") % {
                 "worker": worker.name, "skill": skill.name, "day": day.isoformat()}
     return None

@@ -116,9 +116,8 @@ def _forms(user, call: CallRecord, elder: Elder | None, bound: dict) -> dict:
     forms = {"note_form": consultation_form(), "end_form": EndCallForm(initial={"outcome": hotline.suggested_outcome(call)}),
              "order_form": None, "emergency_form": None, "complaint_form": None}
     if elder is not None:
-        options = hotline.emergency_options(elder, user)
         forms["order_form"] = OrderForm(**_order_choices(user, elder))
-        forms["emergency_form"] = EmergencyForm(options=options) if options else None
+        forms["emergency_form"] = EmergencyForm(can_send=bool(hotline.emergency_options(elder, user)))
         forms["complaint_form"] = ComplaintForm(**_complaint_choices(user, elder))
     forms.update(bound)
     return forms
@@ -264,12 +263,12 @@ def emergency(request, call_id: int):
     user = request.user
     call = _call_or_404(user, call_id)
     elder = _elder_or_404(user, call)
-    form = EmergencyForm(request.POST, options=hotline.emergency_options(elder, user))
-    created = []
-    saved = form.is_valid() and _save(form, lambda data: created.append(
+    form = EmergencyForm(request.POST, can_send=bool(hotline.emergency_options(elder, user)))
+    raised = []
+    saved = form.is_valid() and _save(form, lambda data: raised.append(
         hotline.raise_emergency(call, acting_user=user, **data)))
-    notice = _("Emergency order #%(id)s sent to %(provider)s. End the call with “emergency raised”.") % {
-        "id": created[0].pk, "provider": created[0].provider.name} if saved else ""
+    notice = _("Alarm #%(id)s raised: it is on the alarm console, escalated step by step. "
+               "End the call with “emergency raised”.") % {"id": raised[0].pk} if saved else ""
     return _answer(request, call, saved=saved, notice=notice, section="emergency", emergency_form=form)
 
 

@@ -14,4 +14,7 @@ urlpatterns = [
     path("assessments/", include("yiyang.assessments.urls")),
     path("benefits/", include("yiyang.benefits.urls")),
     path("homecare/", include("yiyang.homecare.urls")),
+    path("alarms/", include("yiyang.alarms.urls")),
+    path("alarms/", include("yiyang.alarms.urls_trail")),
+    path("notifications/", include("yiyang.notifications.urls")),
 ]

@@ -320,19 +320,38 @@ def test_a_consultation_note_ends_the_call_and_needs_a_summary(city, page):
     assert (call.outcome, call.summary) == ("consultation", "咨询助餐点位置") and call.ended_at is not None
 
 
-def test_emergency_help_is_an_order_of_the_providers_emergency_service_and_ends_as_an_alarm(city, care, emergency, page):
+def test_emergency_help_raises_an_alarm_on_the_call_and_sends_the_nearest_caregiver(city, care, emergency, page):
+    from yiyang.alarms.models import Alarm, EscalationTask
+
     call, body = _start(page, care.elder, "13800003001")
     assert 'data-testid="emergency-form"' in body
-    before = timezone.now()
-    response = page.post(f"/homecare/hotline/calls/{call.pk}/emergency/", {"provider": care.provider.pk,
-                                                                            "note": "摔倒起不来"}, **HX)
-    order = ServiceOrder.objects.get()
-    assert (order.service_type, order.channel, order.note) == (emergency, "hotline", "摔倒起不来")
-    assert before - dt.timedelta(seconds=5) <= order.window_start <= timezone.now()
+    response = page.post(f"/homecare/hotline/calls/{call.pk}/emergency/", {"type": "fall", "note": "摔倒起不来",
+                                                                            "send_caregiver": "on"}, **HX)
+    alarm = Alarm.objects.get()
+    assert (alarm.type, alarm.source, alarm.call, alarm.elder, alarm.note) == ("fall", "agent", call, care.elder,
+                                                                             "摔倒起不来")
+    assert alarm.status == "acknowledged" and alarm.acknowledged_by == call.agent
+    # The caregiver is a step the alarm worker runs now; the rest of the fall ladder waits its turn.
+    now_step = EscalationTask.objects.get(alarm=alarm, step__isnull=True)
+    assert now_step.action == "dispatch_worker" and now_step.due_at <= timezone.now()
+    assert EscalationTask.objects.filter(alarm=alarm, step__isnull=False).count() > 0
     assert 'value="alarm" selected' in response.content.decode()
+    # A second click raises nothing more.
+    page.post(f"/homecare/hotline/calls/{call.pk}/emergency/", {"type": "fall"}, **HX)
+    assert Alarm.objects.count() == 1
     page.post(f"/homecare/hotline/calls/{call.pk}/end/", {"form": "end", "outcome": "alarm"}, **HX)
     call.refresh_from_db()
-    assert (call.outcome, call.order) == ("alarm", order)
+    assert call.outcome == "alarm" and not ServiceOrder.objects.exists()
+
+
+def test_emergency_without_a_provider_still_raises_the_alarm(city, care, page):
+    call, body = _start(page, care.elder, "13800003001")
+    assert "No provider offers emergency help in the elder&#x27;s village" in body
+    page.post(f"/homecare/hotline/calls/{call.pk}/emergency/", {"type": "call"}, **HX)
+    from yiyang.alarms.models import Alarm, EscalationTask
+
+    alarm = Alarm.objects.get()
+    assert not EscalationTask.objects.filter(alarm=alarm, step__isnull=True).exists()
 
 
 def test_a_telephony_call_without_an_elder_offers_the_matches_in_the_console(city, page, agent):
@@ -363,7 +382,7 @@ def test_calls_and_elders_of_another_jurisdiction_are_404(city, care, agent):
     local.force_login(_user("t-agent-b", Role.HOTLINE_AGENT, scope_area_id="510704"))
     assert local.get(f"/homecare/hotline/calls/{call.pk}/").status_code == 404
     for action, data in (("order", {"service": "meal"}), ("complaint", {"text": "x"}), ("end", {"outcome": "none"}),
-                         ("emergency", {"provider": care.provider.pk})):
+                         ("emergency", {"type": "call"})):
         assert local.post(f"/homecare/hotline/calls/{call.pk}/{action}/", data, **HX).status_code == 404
     refused = local.post("/homecare/hotline/pick/", {"number": "", "elder": care.elder.pk}, **HX)
     assert "No such elder in your jurisdiction." in refused.content.decode()
