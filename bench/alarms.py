@@ -125,7 +125,16 @@ class LiveServer:
         self.stop()
         sys.exit("serve-live did not open its port")
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU so far (Linux /proc), to tell it apart from the listeners' in RUSAGE_CHILDREN."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
     def stop(self) -> None:
+        self.cpu = self.cpu_seconds()
         if self.process and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -382,7 +391,9 @@ def main() -> None:
                      or "WARNING" in line or "ERROR" in line),
           flush=True)
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(f"listener CPU: {usage.ru_utime + usage.ru_stime:.1f} s", flush=True)
+    live_cpu = live_server.cpu if live_server is not None else 0.0
+    print(f"listener CPU: {usage.ru_utime + usage.ru_stime - live_cpu:.1f} s"
+          + (f"; serve-live CPU: {live_cpu:.1f} s" if live_server is not None else ""), flush=True)
     publisher.client.loop_stop()
     forget_session(client_id)
 
@@ -427,6 +438,12 @@ def main() -> None:
         report("alarms_console_not_shown", len(rows) - len(shown), "alarms", "0")
         report("alarms_console_latency_p50", statistics.median(shown) if shown else float("nan"), "ms", "n/a")
         report("alarms_console_latency_p99", percentile(shown, 0.99) if shown else float("nan"), "ms", "<= 1000")
+    if not args.no_console:
+        import redis
+
+        client = redis.Redis.from_url(args.redis)
+        for key in client.scan_iter(f"{os.environ['YIYANG_CHANNELS_PREFIX']}*"):  # this run's groups
+            client.delete(key)
     if tmp is not None:
         tmp.cleanup()
 

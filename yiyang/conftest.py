@@ -152,3 +152,9 @@ def browser():
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+        # While Playwright runs, the test's queries go through connections of their own (Django keeps
+        # connections per context) that its teardown does not close; left open, they kept
+        # PostgreSQL from dropping the test database at the end of the run.
+        from django.db import connections
+
+        connections.close_all()

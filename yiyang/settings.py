@@ -95,7 +95,11 @@ TEMPLATES = [
 ]
 
 DEFAULT_SQLITE = f"sqlite:///{REPO_DIR / 'var' / 'yiyang.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=60)}
+# Each web worker keeps its PostgreSQL connection (opening one costs PostgreSQL a new process and the
+# request several ms); the health check (one ``SELECT 1`` when a request first uses it) replaces a
+# connection the database dropped, so a restarted database does not cost each worker a failed request.
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL", DEFAULT_SQLITE), conn_max_age=600,
+                                              conn_health_checks=True)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while the import or demo builder writes.
     DATABASES["default"]["OPTIONS"] = {

@@ -189,7 +189,7 @@ def advice(alarm: Alarm, ladder: list[escalation.LadderRow]) -> Advice | None:
     if not reached:
         return None
     task = reached[-1]
-    return Advice(task.params.get("number") or "120", escalation._place(alarm), task.done_at)
+    return Advice(task.params.get("number") or "120", escalation.place(alarm), task.done_at)
 
 
 @dataclass

@@ -186,7 +186,7 @@ def announce(alarm_id: int) -> None:
 # --- the steps --------------------------------------------------------------------------------------
 
 
-def _place(alarm: Alarm) -> str:
+def place(alarm: Alarm) -> str:
     """The address to read out: village path and street address, or the device's location note."""
     parts = []
     if alarm.elder is not None:
@@ -203,14 +203,14 @@ def _who(alarm: Alarm) -> str:
 def _message(alarm: Alarm) -> str:
     return _("[12349] %(type)s for %(who)s at %(time)s, %(place)s. The hotline is handling it; "
              "please check on them or call 12349.") % {
-        "type": alarm.get_type_display(), "who": _who(alarm), "place": _place(alarm),
+        "type": alarm.get_type_display(), "who": _who(alarm), "place": place(alarm),
         "time": timezone.localtime(alarm.received_at).strftime("%H:%M")}
 
 
 def advise_emergency_call(alarm: Alarm, task: EscalationTask, now: dt.datetime) -> str:
     number = task.params.get("number") or "120"
     return _("Advise calling %(number)s if the danger is confirmed. Address to read out: %(place)s") % {
-        "number": number, "place": _place(alarm)}
+        "number": number, "place": place(alarm)}
 
 
 def supervisors(alarm: Alarm) -> list:

@@ -25,7 +25,6 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from concurrent.futures import Future
 
 from django.conf import settings
 from django.db import transaction
@@ -36,7 +35,7 @@ MESSAGE_TYPE = "alarm.changed"  # handled by consumers.AlarmConsumer.alarm_chang
 AREA_LEVELS = (2, 4, 6, 9, 12)  # province, city, county, township, village
 ALL = "alarms.all"
 SEND_TIMEOUT = 5.0  # seconds for one group_send before it is given up
-MAX_PENDING = 200  # batches waiting for Redis; beyond this new ones are dropped (the consoles' polls catch up)
+MAX_BUFFERED = 100_000  # alarm ids waiting for Redis; beyond this news is dropped (the consoles' polls catch up)
 
 
 # --- who hears what ---------------------------------------------------------------------------------
@@ -88,13 +87,22 @@ def groups_for_user(user) -> list[str]:
     return []
 
 
-def messages_for(rows: Iterable[tuple[int, str, int | None, int | None]], at: float) -> dict[str, dict]:
-    """(alarm id, area code, organisation id, elder id) rows → one message per group, listing its alarms."""
-    by_group: dict[str, list[int]] = defaultdict(list)
+def audiences(rows: Iterable[tuple[int, str, int | None, int | None]]) -> dict[str, set[int]]:
+    """(alarm id, area code, organisation id, elder id) rows → the alarm ids each group is to hear of."""
+    by_group: dict[str, set[int]] = defaultdict(set)
     for alarm_id, area_code, organization_id, elder_id in rows:
         for group in groups_for_alarm(area_code, organization_id, elder_id):
-            by_group[group].append(alarm_id)
-    return {group: {"type": MESSAGE_TYPE, "alarms": sorted(set(ids)), "at": at} for group, ids in by_group.items()}
+            by_group[group].add(alarm_id)
+    return by_group
+
+
+def _messages(by_group: dict[str, set[int]], at: float) -> dict[str, dict]:
+    return {group: {"type": MESSAGE_TYPE, "alarms": sorted(ids), "at": at} for group, ids in by_group.items()}
+
+
+def messages_for(rows: Iterable[tuple[int, str, int | None, int | None]], at: float) -> dict[str, dict]:
+    """One message per group, listing its alarms: a batch costs one send per group, not one per alarm."""
+    return _messages(audiences(rows), at)
 
 
 # --- sending ----------------------------------------------------------------------------------------
@@ -114,44 +122,68 @@ def announce_on_commit(alarm_ids: Iterable[int]) -> None:
     transaction.on_commit(lambda: announce_now(ids), robust=True)
 
 
-def announce_now(alarm_ids: list[int]) -> Future | None:
+def announce_now(alarm_ids: list[int]) -> None:
     """Look up where the alarms belong and queue the sends; never raises (the caller has committed)."""
     try:
         from .models import Alarm
 
         at = time.time()
         rows = Alarm.objects.filter(pk__in=alarm_ids).values_list("pk", "area_code", "organization_id", "elder_id")
-        messages = messages_for(rows, at)
-        return _sender().submit(messages) if messages else None
+        by_group = audiences(rows)
+        if by_group:
+            _sender().submit(by_group, at)
     except Exception:  # the alarm is stored; a console that missed the news catches up by polling
         log.exception("could not announce alarms %s to the consoles", alarm_ids[:20])
-        return None
 
 
 class _Sender:
-    """One event loop in a daemon thread: the writer hands messages over and goes on at once."""
+    """One event loop in a daemon thread: the writer hands the news over and goes on at once.
+
+    News that arrives while a send is under way waits in ``buffer`` and goes out merged in the
+    next round, so a flood of alarms costs one send per group per round trip to Redis, not one
+    per batch: the sender keeps up however fast the listener stores.
+    """
 
     def __init__(self):
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        self.pending = 0
         self.lock = threading.Lock()
+        self.buffer: dict[str, set[int]] = {}
+        self.first_at: float | None = None
+        self.busy = False  # a round is scheduled or under way
         self.thread = threading.Thread(target=self.loop.run_forever, name="alarm-live-sender", daemon=True)
         self.thread.start()
 
-    def submit(self, messages: dict[str, dict]) -> Future | None:
+    def submit(self, by_group: dict[str, set[int]], at: float) -> None:
         with self.lock:
-            if self.pending >= MAX_PENDING:
-                log.warning("live alarm updates are backing up; %d group message(s) dropped", len(messages))
-                return None
-            self.pending += 1
-        future = asyncio.run_coroutine_threadsafe(self._send(messages), self.loop)
-        future.add_done_callback(self._done)
-        return future
+            if sum(len(ids) for ids in self.buffer.values()) > MAX_BUFFERED:
+                log.warning("live alarm updates are backing up; news of %d group(s) dropped", len(by_group))
+                return
+            for group, ids in by_group.items():
+                self.buffer.setdefault(group, set()).update(ids)
+            self.first_at = at if self.first_at is None else min(self.first_at, at)
+            if self.busy:
+                return
+            self.busy = True
+        asyncio.run_coroutine_threadsafe(self._drain(), self.loop)
 
-    def _done(self, future: Future) -> None:
+    @property
+    def idle(self) -> bool:
         with self.lock:
-            self.pending -= 1
+            return not self.busy and not self.buffer
+
+    async def _drain(self) -> None:
+        while True:
+            with self.lock:
+                if not self.buffer:
+                    self.busy = False
+                    return
+                buffer, at = self.buffer, self.first_at
+                self.buffer, self.first_at = {}, None
+            try:
+                await self._send(_messages(buffer, at))
+            except Exception:  # e.g. the layer's configuration: logged, and the next news tries again
+                log.exception("live alarm updates failed")
 
     async def _send(self, messages: dict[str, dict]) -> int:
         from channels.layers import get_channel_layer
@@ -208,8 +240,7 @@ def flush(timeout: float = 5.0) -> bool:
         return True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with sender.lock:
-            if sender.pending == 0:
-                return True
+        if sender.idle:
+            return True
         time.sleep(0.005)
-    return False
+    return sender.idle

@@ -178,7 +178,7 @@ class AlarmEvent(models.Model):
 
     alarm = models.ForeignKey(Alarm, verbose_name=_("alarm"), on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("step time"), default=timezone.now)
-    status = models.CharField(_("status"), max_length=20)
+    status = models.CharField(_("status"), max_length=24)  # an alarm status, or the escalation action done
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("done by"), null=True, blank=True,
                               on_delete=models.PROTECT, related_name="+")
     note = models.TextField(_("note"), blank=True)

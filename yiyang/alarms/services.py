@@ -12,6 +12,7 @@ import secrets
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yiyang.areas.models import Area
 from yiyang.core import audit
@@ -147,7 +148,8 @@ def acknowledge_alarm(alarm_id: int, *, acting_user, note: str = "") -> Alarm:
 
 
 # Outcomes that must say where the elder is or what happened, for whoever reads the record later.
-NOTE_REQUIRED = {Outcome.HOSPITAL: _("Name the hospital."), Outcome.DEATH: _("Say what happened and who was told.")}
+NOTE_REQUIRED = {Outcome.HOSPITAL: gettext_lazy("Name the hospital."),
+                 Outcome.DEATH: gettext_lazy("Say what happened and who was told.")}
 
 
 def close_alarm(alarm_id: int, *, acting_user, outcome: str, note: str = "") -> Alarm:

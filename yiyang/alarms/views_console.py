@@ -66,7 +66,7 @@ class NotifyForm(BootstrapForm):
     use_required_attribute = False
 
     action = forms.ChoiceField(choices=[(EscalationAction.NOTIFY_CONTACTS, ""), (EscalationAction.ALERT_SUPERVISOR, "")])
-    channel = forms.ChoiceField(label=gettext_lazy("by"), required=False,
+    channel = forms.ChoiceField(label=gettext_lazy("channel"), required=False,
                                 choices=[(NotifyChannel.VOICE, NotifyChannel.VOICE.label),
                                          (NotifyChannel.SMS, NotifyChannel.SMS.label)])
 
@@ -85,14 +85,9 @@ def _alarm_or_404(user, alarm_id) -> Alarm:
         raise Http404(_("No such alarm in your jurisdiction.")) from None
 
 
-def _live_url(request) -> str:
-    """Where the page opens its WebSocket, or "" to poll (no channel layer)."""
-    if not live.enabled():
-        return ""
-    if settings.LIVE_URL:
-        return settings.LIVE_URL
-    scheme = "wss" if request.is_secure() else "ws"
-    return f"{scheme}://{request.get_host().rsplit(':', 1)[0]}:{settings.LIVE_PORT}/ws/alarms/"
+def _live_settings() -> dict:
+    """Where the page opens its WebSocket: YIYANG_LIVE_URL, else LIVE_PORT on the page's host; none without a layer."""
+    return {"live_enabled": live.enabled(), "live_url": settings.LIVE_URL, "live_port": settings.LIVE_PORT}
 
 
 def _status(request) -> dict:
@@ -162,7 +157,7 @@ def _page(request, selected: Alarm | None = None, **detail) -> dict:
     """The whole console; the selected alarm's parts sit beside the queue's (their names do not collide)."""
     return {
         **_queue_context(request), **_status(request),
-        "cursor": str(console.head(request.user)), "live_url": _live_url(request),
+        "cursor": str(console.head(request.user)), **_live_settings(),
         **(_detail_context(request, selected, **detail) if selected else {}),
     }
 

@@ -17,6 +17,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--if-empty", action="store_true", help="build only when the database has no demo yet")
     parser.add_argument("--reset", action="store_true", help="erase the database's data first")
     parser.add_argument("--port", type=int, default=None, help="port to serve on (default $PORT or 8000)")
+    parser.add_argument("--no-companions", action="store_true",
+                        help="serve only: do not start the alarm worker, the device listener and the live server")
 
 
 def run(args) -> int:
@@ -46,8 +48,10 @@ def run(args) -> int:
         print_accounts(None, password)
     if args.no_serve:
         return 0
-    from yiyang.web import serve
+    from yiyang.web import companions, serve
 
+    if not args.no_companions:
+        companions.start()
     serve_args = serve.argparse_defaults()
     if args.port is not None:
         serve_args.port = args.port

@@ -223,8 +223,8 @@ class ServiceOrderViewSet(ScopedViewSetMixin, mixins.ListModelMixin, mixins.Retr
     @action(detail=True, methods=["post"], permission_classes=ACTION_PERMISSIONS)
     def assign(self, request, pk=None):
         data = self._data(OrderAssign)
-        # Unordered (Worker's default order would join the provider to sort one row); phone not needed.
-        worker = Worker.objects.for_user(request.user).filter(pk=data["worker"]).order_by().defer("phone").first()
+        # Unordered: Worker's default order would join the provider to sort this one row.
+        worker = Worker.objects.for_user(request.user).filter(pk=data["worker"]).order_by().first()
         if worker is None:
             if not self._in_reach():
                 raise exceptions.NotFound(_("No such order in your jurisdiction."))

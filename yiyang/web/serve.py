@@ -22,18 +22,20 @@ def default_workers() -> int:
 
 
 def gunicorn_options(workers: int) -> list[str]:
-    """Sync workers: processes, one request each, no threads and no kept-alive connections.
+    """Sync workers: processes that each take one request at a time; no threads, no kept-alive connections.
 
-    Threads (gthread) were measured worse for the order API at the same number of
-    requests in flight: the threads of one process take turns holding the GIL, so a
-    request whose database answer has arrived waits for its neighbour's Python work
-    (up to the 5 ms switch interval, several times a request), and a kept-alive
-    connection stays with the process that accepted it, so some processes queue
-    three requests while others idle. A sync worker takes a new request only when
-    it is free, from one queue all processes share: requests wait their turn in
-    order, then run without contention. A reverse proxy in front (nginx) buffers
-    slow clients, as gunicorn recommends for sync workers; live updates are served
-    apart (``yiyang serve-live``), so no request here is held open.
+    Threads (gthread) gave the order API a longer tail at the same load, for two
+    reasons. A kept-alive connection stays with the process that accepted it, and
+    the processes do not share them out evenly (8 clients on 4 workers: 4, 2, 1
+    and 1 connections), so some requests queue behind others while a process
+    idles. And the threads of one process take turns holding the GIL: a request
+    whose database answer has arrived waits for its neighbour's Python work, up to
+    the 5 ms switch interval, several times a request. A sync worker accepts only
+    when it is free, from the one queue all workers share, so requests wait in
+    order and then run without contention. Put a reverse proxy in front (it
+    buffers slow clients, as gunicorn recommends for sync workers); the live
+    updates are served apart (``yiyang serve-live``), so no request here is held
+    open, and none may run longer than the timeout.
     """
     return ["--worker-class", "sync", "--workers", str(workers), "--timeout", "300"]
 

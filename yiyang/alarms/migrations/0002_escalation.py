@@ -68,6 +68,11 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'worker heartbeats',
             },
         ),
+        migrations.AlterField(
+            model_name='alarmevent',
+            name='status',
+            field=models.CharField(max_length=24, verbose_name='status'),
+        ),
         migrations.RemoveConstraint(
             model_name='alarm',
             name='alarm_closed_has_time',

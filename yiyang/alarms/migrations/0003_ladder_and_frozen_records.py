@@ -5,6 +5,10 @@ a closed alarm, and steps are never changed. PostgreSQL also refuses deleting a
 closed alarm or any step (TRUNCATE, used by ``yiyang demo --reset`` and test
 flushes, fires no row trigger); SQLite's test flush deletes rows one by one, so
 there deletion is refused by the model layer only.
+
+SQLite drops a table's triggers when a migration rebuilds the table (most field
+changes do): a later migration that alters ``alarms_alarm`` or ``alarms_alarmevent``
+must run ``freeze`` again afterwards (the closing test in test_escalation.py fails otherwise).
 """
 
 from django.db import migrations

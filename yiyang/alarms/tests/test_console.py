@@ -319,3 +319,17 @@ def test_the_map_places_the_alarm_and_the_home(client, city, alarms):
     html = client.get(reverse("alarms:console_alarm", args=[alarm.pk]), **HX).content.decode()
     assert 'data-testid="map"' in html
     assert 'data-kind="alarm"' in html and 'data-kind="home"' in html
+
+
+def test_the_page_opens_a_socket_only_when_there_is_a_channel_layer(client, city, settings):
+    login(client, city.user("agent"))
+    settings.CHANNEL_LAYERS = {}
+    page = client.get(reverse("alarms:console")).content.decode()
+    assert 'data-live=""' in page and "Updates every 2 s" in page
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": ["redis://127.0.0.1:6379/13"]}}}
+    settings.LIVE_PORT = 8123
+    page = client.get(reverse("alarms:console")).content.decode()
+    assert 'data-live="on"' in page and 'data-ws-port="8123"' in page and 'data-ws-url=""' in page
+    settings.LIVE_URL = "wss://yiyang.example/ws/alarms/"
+    assert 'data-ws-url="wss://yiyang.example/ws/alarms/"' in client.get(reverse("alarms:console")).content.decode()

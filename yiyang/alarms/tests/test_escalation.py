@@ -297,3 +297,19 @@ def test_the_api_raises_an_alarm_and_shows_its_escalation(city, api_client_for):
     assert api_client_for(city.users["elder"]).post("/api/v1/alarms/", {"elder": elder.pk},
                                                     format="json").status_code == 403
     assert Alarm.objects.count() == 1
+
+
+def test_the_worker_beats_runs_due_steps_and_sends_the_messages(devices, city):
+    import argparse
+
+    from yiyang.alarms import worker
+    from yiyang.alarms.models import WorkerBeat
+
+    alarm = sos(devices["a_sos"])
+    Alarm.objects.filter(pk=alarm.pk).update(received_at=timezone.now() - dt.timedelta(seconds=125))
+    EscalationTask.objects.filter(alarm=alarm).update(due_at=timezone.now() - dt.timedelta(seconds=1))
+    assert worker.run(argparse.Namespace(once=True, interval=1.0)) == 0
+    assert WorkerBeat.objects.get(name=worker.BEAT_NAME).beat_at > timezone.now() - dt.timedelta(seconds=10)
+    assert EscalationAction.ADVISE_EMERGENCY_CALL in events(alarm)
+    call = Notification.objects.get(subject=f"alarm:{alarm.pk}", channel="voice")
+    assert call.state == "sent" and call.attempts == 1  # queued by the step, sent by the same round

@@ -45,10 +45,14 @@ def redis_layer(settings):
     """The real Redis channel layer for this test, under a prefix no other run uses."""
     if not _redis_up():
         pytest.skip("Redis is unreachable at 127.0.0.1:6379")
+    prefix = f"yytest-{uuid.uuid4().hex[:10]}"
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {
-        "hosts": [REDIS_URL], "prefix": f"yytest-{uuid.uuid4().hex[:10]}", "expiry": 10}}}
+        "hosts": [REDIS_URL], "prefix": prefix, "expiry": 10}}}
     yield get_channel_layer()
     live.flush()
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter(f"{prefix}*"):  # groups of sockets that went away without leaving them
+        client.delete(key)
 
 
 def make_alarm(area_code: str, *, elder=None, organization=None, msg_id: str | None = None) -> Alarm:
@@ -291,3 +295,13 @@ def test_the_listener_announces_what_it_stored(city, redis_layer, devices, devic
         assert again is not None and again["alarms"] == [stored]
 
     async_to_sync(scenario)()
+
+
+def test_serve_live_refuses_to_start_without_redis(settings, capsys):
+    from argparse import Namespace
+
+    from yiyang.web import serve_live
+
+    settings.CHANNEL_LAYERS = {}
+    assert serve_live.run(Namespace(port=None, host="127.0.0.1", verbosity=0)) == 2
+    assert "REDIS_URL" in capsys.readouterr().err

@@ -114,7 +114,25 @@ def two_counties(city):
         elders.extend([unique, departed])
         family = User.objects.create(username=f"t-family-{county}", full_name=f"{letter}家属账号", role=Role.ELDER)
         ElderAccess.objects.create(user=family, elder=elders[1], relation="daughter")
+        _alarm_records(county, letter, elders[1])
     return city
+
+
+def _alarm_records(county: str, letter: str, elder: Elder) -> None:
+    """A watch with a safe zone and a position, and an alarm escalated far enough to have texted the family."""
+    from yiyang.alarms import escalation
+    from yiyang.alarms import services as alarms
+    from yiyang.alarms.models import Alarm, Geofence, Telemetry
+
+    device, _secret = alarms.register_device(acting_user=None, device_id=f"t-leak-watch-{county}", kind="gps_watch",
+                                             elder=elder, secret=f"leak-secret-{county}")
+    Geofence.objects.create(elder=elder, name=f"{letter}县围栏专名", latitude=31.4, longitude=104.7, radius_m=300)
+    Telemetry.objects.create(device=device, msg_id=f"leak-pos-{county}", type="location",
+                             data={"lat": 31.41, "lon": 104.71})
+    alarm = Alarm.objects.create(device=device, msg_id=f"leak-alarm-{county}", type="sos", elder=elder,
+                                 area_code=elder.area_id, note=f"{letter}县告警专名")
+    escalation.plan([alarm])
+    escalation.run_due(alarm.received_at + dt.timedelta(seconds=200))
 
 
 # --- what belongs to a county ---------------------------------------------------------------------

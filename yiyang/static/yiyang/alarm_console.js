@@ -20,6 +20,14 @@
   function rowOf(id) { var list = queueList(); return list ? list.querySelector('[data-alarm="' + id + '"]') : null; }
   function urlFor(template, id) { return template.replace("/0/", "/" + id + "/"); }
 
+  /* YIYANG_LIVE_URL if set (a proxy), else the live server's port on this page's host; "" to poll. */
+  function socketUrl() {
+    if (root.dataset.live !== "on") return "";
+    if (root.dataset.wsUrl) return root.dataset.wsUrl;
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    return scheme + window.location.hostname + ":" + root.dataset.wsPort + "/ws/alarms/";
+  }
+
   function setConnection(key) {
     var label = root.querySelector("[data-connection]");
     if (label) label.textContent = root.dataset[key + "Text"] || "";
@@ -437,7 +445,7 @@
     root = document.querySelector("[data-alarm-console]");
     if (!root) return;
     cursor = root.dataset.cursor;
-    wsUrl = root.dataset.wsUrl;
+    wsUrl = socketUrl();
     var detail = byId("alarm-detail");
     selectedId = detail && detail.dataset.alarmId ? detail.dataset.alarmId : null;
     markSelected();
