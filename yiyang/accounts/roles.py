@@ -97,7 +97,7 @@ _ASSESS_SETTINGS = {"assessments.change_assessor", "assessments.change_assessmen
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
                                   | _APPLY_REVIEW | _SURVIVAL_VIEW | _CARE_COUNTY | {"homecare.change_servicetype"}
-                                  | _ALARMS | _DEVICES),
+                                  | _ALARMS | _DEVICES | {"alarms.change_escalationstep"}),
     Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _SUSPEND | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
                                     | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY | _ALARMS | _DEVICES),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL

@@ -230,7 +230,7 @@ def _scale_bar(project: Projection, width: int) -> dict | None:
     return {"length": round(metres * px_per_metre, 1), "label": label}
 
 
-def alarm_map(alarm: Alarm, location: tuple, candidates: list, organizations: list, now: dt.datetime) -> AlarmMap:
+def alarm_map(alarm: Alarm, location: tuple, candidates: list, organizations: list) -> AlarmMap:
     """The picture without tiles: where the alarm is, the home, the caregivers who could go, the organisations."""
     lat, lon, source = location
     points = []
@@ -241,11 +241,10 @@ def alarm_map(alarm: Alarm, location: tuple, candidates: list, organizations: li
     if elder is not None and elder.latitude is not None and elder.longitude is not None \
             and (source != response.LocationSource.HOME):
         points.append(MapPoint("home", _("home of %(name)s") % {"name": elder.name}, elder.latitude, elder.longitude))
-    positions = response._positions([c.worker.pk for c in candidates], now) if candidates else {}
     for candidate in candidates:
-        worker = candidate.worker
-        c_lat, c_lon = positions.get(worker.pk, (worker.base_latitude, worker.base_longitude))[:2]
-        points.append(MapPoint("caregiver", f"{worker.name} · {candidate.provider.name}", c_lat, c_lon))
+        if candidate.latitude is not None and candidate.longitude is not None:
+            points.append(MapPoint("caregiver", f"{candidate.worker.name} · {candidate.provider.name}",
+                                   candidate.latitude, candidate.longitude))
     for organization in organizations:
         if organization.latitude is not None and organization.longitude is not None:
             points.append(MapPoint("organization", organization.name, organization.latitude, organization.longitude))

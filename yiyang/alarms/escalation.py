@@ -173,7 +173,9 @@ def run_now(alarm_id: int, action: str, *, acting_user, channel: str = "") -> Es
         alarm = visible_alarm(acting_user, alarm_id, for_update=True)
         if alarm.status == AlarmStatus.CLOSED:
             raise ValidationError({"alarm": [_("This alarm is closed.")]})
-        return follow_up(alarm, action, timezone.now(), params={"channel": channel, "by": acting_user.pk})
+        task = follow_up(alarm, action, timezone.now(), params={"channel": channel, "by": acting_user.pk})
+        announce(alarm.pk)
+    return task
 
 
 def announce(alarm_id: int) -> None:

@@ -3,11 +3,15 @@
 from django.urls import path
 
 from . import views_console as views
+from . import views_ladder
 
 app_name = "alarms"
 
 urlpatterns = [
     path("console/", views.console_page, name="console"),
+    path("ladder/", views_ladder.ladder_page, name="ladder"),
+    path("ladder/steps/<int:step_id>/", views_ladder.change_step, name="ladder_change"),
+    path("ladder/types/<slug:alarm_type>/", views_ladder.add_step, name="ladder_add"),
     path("console/updates", views.updates, name="console_updates"),
     path("console/rows", views.rows, name="console_rows"),
     path("console/queue", views.queue_part, name="console_queue"),
