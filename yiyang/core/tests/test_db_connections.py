@@ -13,7 +13,7 @@ def test_connections_are_kept_between_requests_and_checked_first():
     assert options["CONN_MAX_AGE"] >= 60 and options["CONN_HEALTH_CHECKS"] is True
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_connection_the_database_dropped_is_replaced_at_the_next_request():
     close_old_connections()  # as at the start of a request
     connection.ensure_connection()

@@ -18,7 +18,7 @@ from .conftest import NOW, ScriptedGateway, sms
 pytestmark = [
     pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time; "
                        "concurrent claims are a PostgreSQL matter"),
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 
