@@ -5,9 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 BENCH ?=
+TEST_WORKERS ?= auto
 VENDOR := yiyang/static/vendor
 
-.PHONY: install run test test-fast lint bench assets messages clean
+.PHONY: install run test test-deps test-fast lint bench assets messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,11 +46,17 @@ run: install
 		(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "Install Chromium (Debian package 'chromium') to run the browser tests."; fi
 
-test: install $(VENV)/.installed-test /usr/bin/chromium
+# Everything the tests need; independent steps run side by side under `make -j` (.ci/run does).
+test-deps: install $(VENV)/.installed-test /usr/bin/chromium
+
+# The suite runs on one pytest-xdist worker per core, each with its own test database; TEST_WORKERS=0
+# runs it in one process. `--dist load` hands each worker tests in collection order, which keeps
+# pytest-django's order (transactional tests, which empty the database, last).
+test: test-deps
 	$(BIN)/ruff check .
 	$(BIN)/python manage.py check --fail-level WARNING
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist load
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

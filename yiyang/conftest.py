@@ -61,6 +61,22 @@ def _user(username, role, **kw):
     return user
 
 
+def pytest_collection_modifyitems(items):
+    """Every transactional test starts from the migrated data and gives it back (serialized rollback).
+
+    Without it a plain ``transaction=True`` test flushes the reference areas, and on PostgreSQL
+    the content types come back under new ids, so whichever test runs next on that database
+    (in another order on each pytest-xdist worker) fails for a reason of not its own.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+            "transactional_db", "live_server"} & set(getattr(item, "fixturenames", ()))
+        if transactional and not (marker is not None and marker.kwargs.get("serialized_rollback")):
+            kwargs = {**(marker.kwargs if marker is not None else {}), "serialized_rollback": True}
+            item.add_marker(pytest.mark.django_db(*(marker.args if marker is not None else ()), **kwargs), append=False)
+
+
 @pytest.fixture(autouse=True)
 def english_messages(settings):
     """Tests assert on the English msgids; test_translations.py checks the Chinese catalogue itself."""
