@@ -388,7 +388,13 @@
     var target = event.target;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var form = target.closest && target.closest("#alarm-detail form");
-      if (form) { event.preventDefault(); form.requestSubmit(); }
+      if (form) {
+        event.preventDefault();
+        // A form swapped in moments ago is wired by htmx only when the swap settles (20 ms later);
+        // wire it now so a fast Ctrl+Enter still posts through htmx, not as a full page load.
+        if (window.htmx) window.htmx.process(form);
+        form.requestSubmit();
+      }
       return;
     }
     if (event.key === "Escape") {
