@@ -98,8 +98,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _BANK | {"organizations.change_organization"} | _ASSESS_MANAGE | _ASSESS_SETTINGS
                                   | _APPLY_REVIEW | _SURVIVAL_VIEW | _CARE_COUNTY | {"homecare.change_servicetype"}
                                   | _ALARMS | _DEVICES | {"alarms.change_escalationstep"}),
+    # A county's officials may give the county its own escalation ladder (ladder.may_edit keeps them to it).
     Role.COUNTY_OFFICIAL: frozenset(_OFFICIAL | _PAYROLL | _SUSPEND | _BANK | {"organizations.change_organization"} | _ASSESS_REVIEW | _ASSESS_SETTINGS
-                                    | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY | _ALARMS | _DEVICES),
+                                    | _APPLY_REVIEW | _SURVIVAL | _CARE_COUNTY | _ALARMS | _DEVICES
+                                    | {"alarms.change_escalationstep"}),
     Role.TOWNSHIP_OFFICIAL: frozenset(_OFFICIAL | _ASSESS_REVIEW | _APPLY_REVIEW | _SURVIVAL | _CARE_OFFICIAL
                                       | _ALARMS | _DEVICES),
     # Village officials know where their elders walk: they draw the safe zones (电子围栏).

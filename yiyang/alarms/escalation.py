@@ -51,16 +51,27 @@ RETRY_DELAYS = (5, 15, 60, 180)  # seconds before attempts 2, 3, 4, 5; then the 
 CONTACT_SPACING = dt.timedelta(seconds=90)  # time each family contact has to answer before the next is called
 LADDER_CACHE_SECONDS = 30
 
-_ladder_cache: dict[str, tuple[float, list[EscalationStep]]] = {}
+_ladder_cache: dict[tuple[str, str], tuple[float, list[EscalationStep]]] = {}
 
 
-def ladder(alarm_type: str) -> list[EscalationStep]:
-    """The active steps for an alarm type, cached briefly: the listener plans hundreds of alarms a second."""
-    cached = _ladder_cache.get(alarm_type)
+def county_of(area_code: str | None) -> str:
+    """The county an area code lies in ("" above county level or unknown)."""
+    return area_code[:6] if area_code and len(area_code) >= 6 else ""
+
+
+def ladder(alarm_type: str, area_code: str | None = "") -> list[EscalationStep]:
+    """The active steps for an alarm type where the alarm is: the county's own ladder if it has one, else the city's.
+
+    Cached briefly per (type, county): the listener plans hundreds of alarms a second.
+    """
+    key = (alarm_type, county_of(area_code))
+    cached = _ladder_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < LADDER_CACHE_SECONDS:
         return cached[1]
-    steps = list(EscalationStep.objects.filter(alarm_type=alarm_type, is_active=True).order_by("position"))
-    _ladder_cache[alarm_type] = (time.monotonic(), steps)
+    steps = list(EscalationStep.objects.filter(Q(county__isnull=True) | Q(county_id=key[1], retired=False),
+                                               alarm_type=alarm_type, is_active=True).order_by("position"))
+    steps = [s for s in steps if s.county_id] or [s for s in steps if not s.county_id]
+    _ladder_cache[key] = (time.monotonic(), steps)
     return steps
 
 
@@ -75,7 +86,7 @@ def plan(alarms: Sequence[Alarm]) -> list[EscalationTask]:
         EscalationTask(alarm=alarm, step=step, action=step.action, condition=step.condition,
                        params={"channel": step.channel, "number": step.emergency_number},
                        due_at=alarm.received_at + dt.timedelta(seconds=step.after_seconds))
-        for alarm in alarms for step in ladder(alarm.type)
+        for alarm in alarms for step in ladder(alarm.type, alarm.area_code)
     ]
     return EscalationTask.objects.bulk_create(tasks)
 

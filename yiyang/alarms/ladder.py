@@ -1,19 +1,27 @@
-"""Changing the escalation ladder (city officials): one step edited, added or switched off at a time.
+"""Changing the escalation ladder: one step edited, added or switched off at a time.
 
-Steps are never deleted (past alarms' timers point at them); a step that should
-no longer run is made inactive. Every change is audited and applies to alarms
+City officials keep the city-wide ladder; a county official may give the county
+its own ladder for an alarm type (a copy of the city's to start from), change it,
+and go back to the city's. Steps are never deleted (past alarms' timers point at
+them); a step that should no longer run is made inactive. Every ladder in use
+keeps an active step that alerts the supervisor, so an alarm nobody answers is
+never left waiting unnoticed. Every change is audited and applies to alarms
 raised from then on: timers already planned keep the ladder they were planned with.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils.translation import gettext as _
 
+from yiyang.areas.models import Area, Level
 from yiyang.core import audit
 from yiyang.core.errors import PermissionDenied, ValidationError
 from yiyang.core.models import AuditAction
+from yiyang.core.scoping import code_in_scope
 
 from . import escalation
 from .catalogue import AlarmType
@@ -57,42 +65,149 @@ def check_step(data: dict) -> dict:
             "is_active": bool(data.get("is_active", True))}
 
 
-def _require(user) -> None:
+def counties_for(user) -> list[Area]:
+    """The counties whose ladders ``user`` reads: every county for city-wide accounts, else the one they work in."""
+    code = user.scope_code
+    if not code:
+        return []
+    if len(code) >= 6:
+        return list(Area.objects.filter(code=code[:6], level=Level.COUNTY))
+    return list(Area.objects.filter(level=Level.COUNTY, code__startswith=code).order_by("code"))
+
+
+def may_edit(user, county: str | None) -> bool:
+    """City officials change the city ladder and any county's; a county official their own county's."""
     if not user.has_perm(PERMISSION):
-        raise PermissionDenied(_("Only city officials change the escalation ladder."))
+        return False
+    scope = user.scope_code
+    if county is None:
+        return bool(scope) and len(scope) < 6
+    return code_in_scope(county, scope)
+
+
+def _require(user, county: str | None) -> None:
+    if not may_edit(user, county):
+        raise PermissionDenied(_("Only city officials change the city ladder, and a county's own officials "
+                                 "its ladder."))
+
+
+def _check_supervisor_kept(alarm_type: str, county: str | None) -> None:
+    """Every ladder in use (the city's, a county's own) alerts the supervisor at some active step."""
+    active = EscalationStep.objects.filter(alarm_type=alarm_type, county_id=county, retired=False, is_active=True)
+    if not active.filter(action=EscalationAction.ALERT_SUPERVISOR).exists():
+        raise ValidationError(_("A ladder must keep an active step that alerts the supervisor: otherwise an "
+                                "alarm nobody answers would wait unnoticed."))
+
+
+def _after_change() -> None:
+    transaction.on_commit(escalation.forget_ladders)
 
 
 @transaction.atomic
 def change_step(step_id: int, *, acting_user, data: dict) -> EscalationStep:
-    _require(acting_user)
     step = EscalationStep.objects.select_for_update().get(pk=step_id)
+    _require(acting_user, step.county_id)
+    if step.retired:
+        raise ValidationError(_("This step belongs to a ladder the county no longer uses."))
     before = audit.snapshot(step, FIELDS)
     for name, value in check_step(data).items():
         setattr(step, name, value)
     step.save()
-    audit.record(AuditAction.UPDATE, actor=acting_user, obj=step, area_code=acting_user.scope_code, before=before,
-                 after=audit.snapshot(step, FIELDS))
-    transaction.on_commit(escalation.forget_ladders)
+    _check_supervisor_kept(step.alarm_type, step.county_id)
+    audit.record(AuditAction.UPDATE, actor=acting_user, obj=step, area_code=step.county_id or acting_user.scope_code,
+                 before=before, after=audit.snapshot(step, FIELDS))
+    _after_change()
     return step
+
+
+def _next_position(alarm_type: str, county: str | None) -> int:
+    last = (EscalationStep.objects.select_for_update().filter(alarm_type=alarm_type, county_id=county)
+            .aggregate(n=Max("position"))["n"])
+    return (last or 0) + 1
+
+
+def _check_type_and_county(alarm_type: str, county: str | None) -> None:
+    if alarm_type not in AlarmType.values:
+        raise ValidationError({"alarm_type": [_("Choose an alarm type.")]})
+    if county is not None and not Area.objects.filter(code=county, level=Level.COUNTY).exists():
+        raise ValidationError({"county": [_("Choose a county.")]})
 
 
 @transaction.atomic
-def add_step(alarm_type: str, *, acting_user, data: dict) -> EscalationStep:
-    _require(acting_user)
-    if alarm_type not in AlarmType.values:
-        raise ValidationError({"alarm_type": [_("Choose an alarm type.")]})
+def add_step(alarm_type: str, *, acting_user, data: dict, county: str | None = None) -> EscalationStep:
+    _require(acting_user, county)
+    _check_type_and_county(alarm_type, county)
     fields = check_step(data)
-    last = EscalationStep.objects.select_for_update().filter(alarm_type=alarm_type).aggregate(n=Max("position"))["n"]
-    step = EscalationStep.objects.create(alarm_type=alarm_type, position=(last or 0) + 1, **fields)
-    audit.record(AuditAction.CREATE, actor=acting_user, obj=step, area_code=acting_user.scope_code,
-                 after=audit.snapshot(step, ("alarm_type", *FIELDS)))
-    transaction.on_commit(escalation.forget_ladders)
+    if county is not None and not has_own_ladder(alarm_type, county):
+        raise ValidationError(_("This county follows the city ladder: give it its own ladder first."))
+    step = EscalationStep.objects.create(alarm_type=alarm_type, county_id=county,
+                                         position=_next_position(alarm_type, county), **fields)
+    _check_supervisor_kept(alarm_type, county)
+    audit.record(AuditAction.CREATE, actor=acting_user, obj=step, area_code=county or acting_user.scope_code,
+                 after=audit.snapshot(step, ("alarm_type", "county_id", *FIELDS)))
+    _after_change()
     return step
 
 
-def ladders() -> list[tuple[str, str, list[EscalationStep]]]:
-    """Every alarm type with its steps in the order they fall due: (type, label, steps)."""
-    steps: dict[str, list[EscalationStep]] = {t: [] for t in AlarmType.values}
-    for step in EscalationStep.objects.order_by("after_seconds", "position"):
-        steps.setdefault(step.alarm_type, []).append(step)
-    return [(t, AlarmType(t).label, steps[t]) for t in AlarmType.values]
+def has_own_ladder(alarm_type: str, county: str) -> bool:
+    return EscalationStep.objects.filter(alarm_type=alarm_type, county_id=county, retired=False).exists()
+
+
+@transaction.atomic
+def give_county_its_own(alarm_type: str, county: str, *, acting_user) -> list[EscalationStep]:
+    """The county's own ladder for ``alarm_type``, starting as a copy of the city's active steps."""
+    _require(acting_user, county)
+    _check_type_and_county(alarm_type, county)
+    if has_own_ladder(alarm_type, county):
+        raise ValidationError(_("This county already has its own ladder for this kind of alarm."))
+    position = _next_position(alarm_type, county)
+    steps = []
+    for offset, city_step in enumerate(EscalationStep.objects.filter(alarm_type=alarm_type, county__isnull=True,
+                                                                      is_active=True).order_by("position")):
+        step = EscalationStep.objects.create(alarm_type=alarm_type, county_id=county, position=position + offset,
+                                             **{f: getattr(city_step, f) for f in FIELDS})
+        audit.record(AuditAction.CREATE, actor=acting_user, obj=step, area_code=county,
+                     after=audit.snapshot(step, ("alarm_type", "county_id", *FIELDS)))
+        steps.append(step)
+    _check_supervisor_kept(alarm_type, county)
+    _after_change()
+    return steps
+
+
+@transaction.atomic
+def back_to_city_ladder(alarm_type: str, county: str, *, acting_user) -> int:
+    """Retire the county's own steps for ``alarm_type``: its alarms follow the city ladder again."""
+    _require(acting_user, county)
+    _check_type_and_county(alarm_type, county)
+    steps = list(EscalationStep.objects.select_for_update().filter(alarm_type=alarm_type, county_id=county,
+                                                                   retired=False))
+    for step in steps:
+        before = audit.snapshot(step, ("is_active", "retired"))
+        step.is_active, step.retired = False, True
+        step.save(update_fields=["is_active", "retired"])
+        audit.record(AuditAction.UPDATE, actor=acting_user, obj=step, area_code=county, before=before,
+                     after=audit.snapshot(step, ("is_active", "retired")))
+    _after_change()
+    return len(steps)
+
+
+@dataclass
+class TypeLadder:
+    """One alarm type's ladder as a county (or the city) has it."""
+
+    code: str
+    label: str
+    steps: list[EscalationStep]  # in the order they fall due, switched-off ones included
+    own: bool  # the county's own ladder (False: the city's, for a county that follows it)
+
+
+def ladders(county: str | None = None) -> list[TypeLadder]:
+    """Every alarm type's ladder for ``county`` (None: the city-wide ladder), in the order the steps fall due."""
+    city: dict[str, list[EscalationStep]] = {t: [] for t in AlarmType.values}
+    own: dict[str, list[EscalationStep]] = {t: [] for t in AlarmType.values}
+    rows = EscalationStep.objects.filter(Q(county__isnull=True) | Q(county_id=county, retired=False) if county else
+                                         Q(county__isnull=True))
+    for step in rows.order_by("after_seconds", "position"):
+        (own if step.county_id else city).setdefault(step.alarm_type, []).append(step)
+    return [TypeLadder(code, AlarmType(code).label, own[code] or city[code], bool(own[code]))
+            for code in AlarmType.values]

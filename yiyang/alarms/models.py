@@ -332,12 +332,18 @@ class StepCondition(models.TextChoices):
 class EscalationStep(models.Model):
     """One rung of the ladder for an alarm type: do ``action`` ``after_seconds`` after the alarm arrived.
 
-    The ladder is data, city-wide: each new alarm copies its type's active steps
-    into ``EscalationTask`` rows in the transaction that stores it, so a ladder
-    edited later changes future alarms only.
+    The ladder is data. Steps without a county form the city-wide ladder; a county
+    whose response differs (caregivers farther away, its own duty office) gives
+    itself its own ladder for a type, which then replaces the city's for its alarms
+    of that type (``escalation.ladder``). Each new alarm copies its ladder's active
+    steps into ``EscalationTask`` rows in the transaction that stores it, so a
+    ladder edited later changes future alarms only.
     """
 
     alarm_type = models.CharField(_("alarm type"), max_length=24, choices=AlarmType.choices)
+    county = models.ForeignKey("areas.Area", verbose_name=_("county"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+",
+                               help_text=_("Empty: the city-wide ladder, followed by every county without its own."))
     position = models.PositiveSmallIntegerField(_("order"))
     after_seconds = models.PositiveIntegerField(_("seconds after the alarm"))
     action = models.CharField(_("action"), max_length=24, choices=EscalationAction.choices)
@@ -347,15 +353,25 @@ class EscalationStep(models.Model):
     emergency_number = models.CharField(_("emergency number"), max_length=3, blank=True,
                                         help_text=_("120 (ambulance) or 119 (fire), for the advice step."))
     is_active = models.BooleanField(_("active"), default=True)
+    retired = models.BooleanField(_("retired"), default=False, editable=False,
+                                  help_text=_("A county's step left when the county went back to the city ladder."))
+
+    objects = ScopedManager()
+    scope = ScopePolicy(area="county")  # a county's own ladder; the city-wide steps are read by everyone
 
     class Meta:
         verbose_name = _("escalation step")
         verbose_name_plural = _("escalation steps")
         ordering = ["alarm_type", "position"]
-        constraints = [models.UniqueConstraint(fields=["alarm_type", "position"], name="escalation_step_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["alarm_type", "position"], condition=Q(county__isnull=True),
+                                    name="escalation_step_unique"),
+            models.UniqueConstraint(fields=["alarm_type", "county", "position"],
+                                    condition=Q(county__isnull=False), name="escalation_step_unique_county"),
+        ]
 
     def __str__(self):
-        return f"{self.alarm_type} #{self.position} {self.action}"
+        return f"{self.alarm_type} {self.county_id or 'city'} #{self.position} {self.action}"
 
 
 class TaskState(models.TextChoices):

@@ -47,6 +47,7 @@ from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, reso
 from django.utils.regex_helper import normalize
 
 from yiyang.accounts.roles import Role
+from yiyang.alarms import ladder
 from yiyang.areas.models import Area
 from yiyang.conftest import TODAY, birth_for_age, make_id_number
 from yiyang.core.masking import mask_id_number, mask_phone
@@ -116,6 +117,7 @@ def two_counties(city):
         family = User.objects.create(username=f"t-family-{county}", full_name=f"{letter}家属账号", role=Role.ELDER)
         ElderAccess.objects.create(user=family, elder=elders[1], relation="daughter")
         _alarm_records(county, letter, elders[1])
+        ladder.give_county_its_own("fall", county, acting_user=official)  # a county's own escalation ladder
     return city
 
 
