@@ -161,8 +161,11 @@ def browser():
     is lifted for the test only."""
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed (Debian package 'chromium')")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # CI runs both databases' suites side by side on two cores: a page may take seconds to answer.
+    # A longer wait only slows a failing assertion, never a passing one.
+    expect.set_options(timeout=15_000)
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)

@@ -152,15 +152,15 @@ def test_a_bug_on_one_message_does_not_stop_the_listener(devices, device_side, l
     assert RejectedMessage.objects.filter(reason="internal_error").exists()
 
 
-def test_the_command_stops_cleanly_on_sigterm(devices, device_side, prefix, broker):
+def test_the_command_stops_cleanly_on_sigterm(devices, device_side, prefix, listeners):
     """``yiyang mqtt-listen`` as run from the shell: stores, then SIGTERM ends it with exit code 0."""
     client_id = f"test-command-{uuid.uuid4().hex[:8]}"
+    listeners.stop(listeners.start(client_id))  # the session exists: the broker holds what comes before it subscribes
     parser = command_parser()
     args = parser.parse_args(["--client-id", client_id, "--topic-prefix", prefix])
     previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
 
     def drive():
-        time.sleep(0.5)
         device_side.send("t-a-sos", "secret-a_sos", sos("cmd-1"))
         device_side.wait_ack("t-a-sos", "cmd-1")
         os.kill(os.getpid(), signal.SIGTERM)

@@ -45,7 +45,7 @@ def test_a_new_alarm_appears_and_is_handled_from_the_keyboard(browser, live_serv
 
     alarm = device_alarm(device, "browser-1")
     row = page.get_by_test_id(f"queue-row-{alarm.pk}")
-    expect(row).to_be_visible(timeout=3500)  # the next poll (every 2 s), with room for a busy machine
+    expect(row).to_be_visible(timeout=8000)  # a poll (every 2 s); the 1 s goal is measured by bench/alarms.py
     expect(row).to_contain_text(elder.name)
     expect(page.get_by_test_id("queue-count")).to_have_text("1")
     expect(page.locator("#alarm-console")).to_have_attribute("data-alerts", "1")  # sound (if on) and title flash
