@@ -19,13 +19,18 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# Some workflow tests approve on fixed days of 2026 (for exact validity dates) after assigning on the real
+# day: by default a certificate covers both, from a year back (or 2026-01-01 if earlier) to a year ahead.
+CERTIFIED_SINCE = dt.date(2026, 1, 1)
+
+
 def make_assessor(official, username: str, scope: str, organization, *, valid_from=None, valid_until=None):
     user = User(username=username, role=Role.ASSESSOR, full_name=username, scope_area_id=scope)
     user.set_password(PASSWORD)
     user.save()
     return services.qualify_assessor(
         user, acting_user=official, organization=organization, certificate_no=f"PG-{username}",
-        valid_from=valid_from or TODAY - dt.timedelta(days=365), valid_until=valid_until or TODAY + dt.timedelta(days=365))
+        valid_from=valid_from or min(TODAY - dt.timedelta(days=365), CERTIFIED_SINCE), valid_until=valid_until or TODAY + dt.timedelta(days=365))
 
 
 @pytest.fixture
