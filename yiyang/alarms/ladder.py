@@ -70,8 +70,8 @@ def counties_for(user) -> list[Area]:
     code = user.scope_code
     if not code:
         return []
-    if len(code) >= 6:
-        return list(Area.objects.filter(code=code[:6], level=Level.COUNTY))
+    if escalation.county_of(code):
+        return list(Area.objects.filter(code=escalation.county_of(code), level=Level.COUNTY))
     return list(Area.objects.filter(level=Level.COUNTY, code__startswith=code).order_by("code"))
 
 

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from yiyang.core.errors import PermissionDenied, ValidationError
 from yiyang.core.forms import BootstrapForm, run_service
 
-from . import ladder
+from . import escalation, ladder
 from .catalogue import AlarmType
 from .models import EscalationAction, EscalationStep, NotifyChannel, StepCondition
 
@@ -45,8 +45,8 @@ def _county_asked(request) -> str | None:
         if asked not in readable:
             raise Http404
         return asked
-    code = request.user.scope_code
-    return code[:6] if len(code) >= 6 and code[:6] in readable else None
+    own = escalation.county_of(request.user.scope_code)
+    return own if own in readable else None
 
 
 def _back(alarm_type: str, county: str | None) -> str:
